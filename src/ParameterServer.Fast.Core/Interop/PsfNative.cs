@@ -41,6 +41,24 @@ public static unsafe class PsfNative
         return message is null ? "" : Marshal.PtrToStringUTF8((IntPtr)message) ?? "";
     }
 
+    /// <summary>The C reference of dst[i] += src[i], compiled -O3 -march=native: the yardstick of the SIMD kernels.</summary>
+    public static void ReferenceSumInto(Span<float> dst, ReadOnlySpan<float> src)
+    {
+        Kernels.VectorKernels.CheckSameLength(dst.Length, src.Length);
+        fixed (float* d = dst)
+        fixed (float* s = src)
+            Check(NativeMethods.RefSumInto(d, s, (ulong)dst.Length), "psf_ref_sum_into");
+    }
+
+    /// <summary>C memcpy: the yardstick of memory bandwidth.</summary>
+    public static void ReferenceCopy(Span<byte> dst, ReadOnlySpan<byte> src)
+    {
+        Kernels.VectorKernels.CheckSameLength(dst.Length, src.Length);
+        fixed (byte* d = dst)
+        fixed (byte* s = src)
+            Check(NativeMethods.RefCopy(d, s, (ulong)dst.Length), "psf_ref_copy");
+    }
+
     /// <summary>Throws <see cref="NativeException"/> for a negative status.</summary>
     public static int Check(int status, string operation)
     {

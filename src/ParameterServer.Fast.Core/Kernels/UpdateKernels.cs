@@ -36,12 +36,42 @@ public static class UpdateKernels
             throw new ArgumentException($"{slots.Length} rows of width {width} need {(long)slots.Length * width} values, got {grads.Length}");
         long rows = store.CommittedRows;
         ref float g = ref MemoryMarshal.GetReference(grads);
+        if (width == 1)
+        {
+            ApplyScalarRows<TRule>(store, slots, ref g, rows, p);
+            return;
+        }
         for (int i = 0; i < slots.Length; i++)
         {
             int slot = slots[i];
             if ((ulong)slot >= (ulong)rows)
                 throw new ArgumentOutOfRangeException(nameof(slots), slot, $"slot outside the {rows} rows of the table");
             Run<TRule>(store, (nuint)((long)slot * width), ref Unsafe.Add(ref g, (nint)i * width), (nuint)width, p, false);
+        }
+    }
+
+    // Rows of one float (the common sparse case): one scalar rule call per key, no vector set-up.
+    private static void ApplyScalarRows<TRule>(RowStore store, ReadOnlySpan<int> slots, ref float g, long rows, in UpdaterSettings p)
+        where TRule : struct, IUpdateRule
+    {
+        ref float w = ref store.WeightRef;
+        ref float s0 = ref TRule.StateCount > 0 ? ref store.StateRef(0) : ref Unsafe.NullRef<float>();
+        ref float s1 = ref TRule.StateCount > 1 ? ref store.StateRef(1) : ref Unsafe.NullRef<float>();
+        ref float s2 = ref TRule.StateCount > 2 ? ref store.StateRef(2) : ref Unsafe.NullRef<float>();
+        ref float s3 = ref TRule.StateCount > 3 ? ref store.StateRef(3) : ref Unsafe.NullRef<float>();
+        float unused = 0f;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            int slot = slots[i];
+            if ((ulong)slot >= (ulong)rows)
+                throw new ArgumentOutOfRangeException(nameof(slots), slot, $"slot outside the {rows} rows of the table");
+            TRule.Apply(
+                ref Unsafe.Add(ref w, slot),
+                ref TRule.StateCount > 0 ? ref Unsafe.Add(ref s0, slot) : ref unused,
+                ref TRule.StateCount > 1 ? ref Unsafe.Add(ref s1, slot) : ref unused,
+                ref TRule.StateCount > 2 ? ref Unsafe.Add(ref s2, slot) : ref unused,
+                ref TRule.StateCount > 3 ? ref Unsafe.Add(ref s3, slot) : ref unused,
+                Unsafe.Add(ref g, i), p);
         }
     }
 

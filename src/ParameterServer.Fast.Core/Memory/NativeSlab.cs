@@ -91,7 +91,8 @@ public sealed unsafe class NativeSlab : IDisposable
             return;
         if (bytes > ReservedBytes)
             throw new InvalidOperationException($"slab of {ReservedBytes} reserved bytes cannot grow to {bytes}");
-        long target = _fromHeap ? ReservedBytes : Math.Min(ReservedBytes, RoundUp(Math.Max(bytes, _committed * 2), CommitGranularity));
+        // Exactly what is asked, rounded to 2 MiB: accounting stays exact and memory per key honest.
+        long target = _fromHeap ? ReservedBytes : Math.Min(ReservedBytes, RoundUp(bytes, CommitGranularity));
         long added = target - _committed;
         if (!_fromHeap && !OsMemory.Commit(_pointer + _committed, (nuint)added))
             ThrowOutOfMemory(target);

@@ -58,6 +58,8 @@ public sealed unsafe class RowStore : IDisposable
             return;
         if (rows > MaxRows)
             throw new InvalidOperationException($"table is full: {rows} rows asked, {MaxRows} reserved");
+        // Grow by an eighth at least, so adding rows one by one is amortised O(1).
+        rows = Math.Min(MaxRows, Math.Max(rows, CommittedRows + (CommittedRows >> 3)));
         long bytes = rows * Width * sizeof(float);
         _weights.EnsureCommitted(bytes);
         foreach (NativeSlab s in _states)
@@ -73,6 +75,9 @@ public sealed unsafe class RowStore : IDisposable
     public ref float WeightRef => ref Unsafe.AsRef<float>(Weights);
 
     public ref float StateRef(int index) => ref Unsafe.AsRef<float>(State(index));
+
+    /// <summary>Brings the first cache line of a row's weights in (see <see cref="Prefetch"/>).</summary>
+    public void PrefetchRow(long row) => Prefetch.Read(ref Unsafe.Add(ref WeightRef, (nint)(row * Width)));
 
     /// <summary>The weights of rows [firstRow, firstRow + rows).</summary>
     public Span<float> WeightRows(long firstRow, int rows) => _weights.AsSpan<float>(firstRow * Width, checked(rows * Width));

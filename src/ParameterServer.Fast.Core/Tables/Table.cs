@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ParameterServer.Fast.Core.Keys;
 using ParameterServer.Fast.Core.Memory;
 using ParameterServer.Fast.Core.Updaters;
@@ -95,16 +97,18 @@ public abstract class Table : IDisposable
             throw new ArgumentException($"{slots.Length} rows of width {width} need {(long)slots.Length * width} values, got {values.Length}");
         RowStore store = Store;
         long rows = store.CommittedRows;
+        ref float weights = ref store.WeightRef;
         for (int i = 0; i < slots.Length; i++)
         {
-            Span<float> row = values.Slice(i * width, width);
             int slot = slots[i];
             if (slot < 0)
-                Spec.Initializer.Fill(keys[i], row);
-            else if (slot < rows)
-                store.WeightRows(slot, 1).CopyTo(row);
-            else
+                Spec.Initializer.Fill(keys[i], values.Slice(i * width, width));
+            else if (slot >= rows)
                 throw new ArgumentOutOfRangeException(nameof(slots), slot, $"slot outside the {rows} rows of table '{Name}'");
+            else if (width == 1)
+                values[i] = Unsafe.Add(ref weights, slot);
+            else
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref weights, (nint)slot * width), width).CopyTo(values.Slice(i * width, width));
         }
     }
 

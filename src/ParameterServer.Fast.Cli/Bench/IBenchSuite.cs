@@ -1,0 +1,14 @@
+using ParameterServer.Fast.Cli.CommandLine;
+
+namespace ParameterServer.Fast.Cli.Bench;
+
+/// <summary>One `psf bench NAME` suite.</summary>
+public interface IBenchSuite
+{
+    string Name { get; }
+
+    string Description { get; }
+
+    /// <summary>Reads the suite's own options, runs it and returns its results and configuration.</summary>
+    (IReadOnlyList<BenchResult> Results, Dictionary<string, object> Config) Run(Arguments args, bool quick, TextWriter log);
+}

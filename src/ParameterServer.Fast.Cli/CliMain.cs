@@ -1,0 +1,59 @@
+using ParameterServer.Fast.Cli.Bench;
+using ParameterServer.Fast.Cli.CommandLine;
+using ParameterServer.Fast.Core.Interop;
+
+namespace ParameterServer.Fast.Cli;
+
+/// <summary>The verbs of `psf`; exit codes: 0 success, 1 failure, 2 wrong usage.</summary>
+public static class CliMain
+{
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            PrintUsage(output);
+            return args.Length == 0 ? 2 : 0;
+        }
+        string verb = args[0];
+        string[] rest = args[1..];
+        try
+        {
+            return verb switch
+            {
+                "bench" => BenchCommand.Run(rest, output),
+                "version" or "--version" => PrintVersion(output),
+                _ => throw new UsageException($"psf: unknown command '{verb}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            error.WriteLine(e.Message);
+            error.WriteLine("run 'psf --help' for the commands");
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException or InvalidDataException or ArgumentException or InvalidOperationException)
+        {
+            error.WriteLine($"psf {verb}: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static int PrintVersion(TextWriter output)
+    {
+        output.WriteLine($"psf {typeof(CliMain).Assembly.GetName().Version}");
+        output.WriteLine(PsfNative.IsAvailable ? $"libpsf_native {PsfNative.Version}" : $"libpsf_native unavailable: {PsfNative.UnavailableReason}");
+        return 0;
+    }
+
+    private static void PrintUsage(TextWriter output)
+    {
+        output.WriteLine("""
+            psf: ParameterServer.Fast
+
+            usage: psf COMMAND [options]
+
+              bench SUITE       benchmarks: kernels, or all (--check compares with perf/baselines)
+              version           versions of psf and of the native shim
+            """);
+    }
+}

@@ -1,0 +1,3 @@
+using ParameterServer.Fast.Cli;
+
+return CliMain.Run(args, Console.Out, Console.Error);
