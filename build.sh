@@ -3,8 +3,9 @@
 #   ./build.sh            build the native shim and the managed code, publish the CLI to artifacts/psf/psf
 #   ./build.sh test       build, then run ctest and every NUnit project; ends with "N passed, N failed, N skipped"
 #   ./build.sh run [...]  the main job: `psf local` with its defaults (extra arguments go to psf local)
-#   ./build.sh bench [--check] [--quick]
-#                         run the benchmarks; --check compares ratios with perf/baselines/*.json
+#   ./build.sh bench [--check] [--quick] [--full]
+#                         run the benchmarks; --check compares ratios with perf/baselines/*.json,
+#                         --full also runs the BenchmarkDotNet suites of perf/
 #   ./build.sh clean      remove artifacts and build outputs
 set -euo pipefail
 
@@ -105,7 +106,7 @@ run_tests() {
     # The kernels again on narrower instruction sets, so every fallback path is exercised here
     # whatever the CPU: no AVX-512, no AVX2, and no hardware intrinsics at all.
     local isa
-    for isa in DOTNET_EnableAVX512F DOTNET_EnableAVX2 DOTNET_EnableHWIntrinsic; do
+    for isa in DOTNET_EnableAVX512 DOTNET_EnableAVX2 DOTNET_EnableHWIntrinsic; do
         say "kernel tests with $isa=0"
         env "$isa=0" dotnet test tests/ParameterServer.Fast.Core.Tests -c "$config" --no-build -nologo -v:quiet \
             --results-directory "$results" --logger "trx;LogFileName=kernels-$isa.trx" \
@@ -126,8 +127,16 @@ run_main() {
 }
 
 run_bench() {
+    local full=0 args=()
+    for a in "$@"; do
+        if [ "$a" = "--full" ]; then full=1; else args+=("$a"); fi
+    done
     build_all
-    exec "$artifacts/psf/psf" bench all --out "$artifacts/bench" "$@"
+    "$artifacts/psf/psf" bench all --out "$artifacts/bench" "${args[@]}"
+    if [ "$full" = 1 ]; then
+        say "BenchmarkDotNet suites (perf/)"
+        (cd "$artifacts" && dotnet run -c "$config" --project "$root/perf/ParameterServer.Fast.Benchmarks" -- --filter '*' --join)
+    fi
 }
 
 verb="${1:-build}"
@@ -138,6 +147,6 @@ case "$verb" in
     run) run_main "$@" ;;
     bench) run_bench "$@" ;;
     clean) rm -rf "$artifacts"; find src tests perf -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
-    -h|--help|help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown verb '$verb': use build, test, run, bench or clean" ;;
 esac

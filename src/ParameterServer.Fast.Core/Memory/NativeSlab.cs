@@ -53,6 +53,9 @@ public sealed unsafe class NativeSlab : IDisposable
         }
     }
 
+    /// <summary>The address of the first byte, for alignment checks and registration with a NIC.</summary>
+    public nint Address => (nint)Pointer;
+
     /// <summary>A slab of exactly <paramref name="bytes"/>, all committed.</summary>
     public static NativeSlab Allocate(long bytes, SlabOptions options = default)
     {

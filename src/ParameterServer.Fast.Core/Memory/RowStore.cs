@@ -58,8 +58,8 @@ public sealed unsafe class RowStore : IDisposable
             return;
         if (rows > MaxRows)
             throw new InvalidOperationException($"table is full: {rows} rows asked, {MaxRows} reserved");
-        // Grow by an eighth at least, so adding rows one by one is amortised O(1).
-        rows = Math.Min(MaxRows, Math.Max(rows, CommittedRows + (CommittedRows >> 3)));
+        // Grow by 1/32 at least, so adding rows one by one is amortised O(1).
+        rows = Math.Min(MaxRows, Math.Max(rows, CommittedRows + (CommittedRows >> 5)));
         long bytes = rows * Width * sizeof(float);
         _weights.EnsureCommitted(bytes);
         foreach (NativeSlab s in _states)
