@@ -1,0 +1,63 @@
+namespace ParameterServer.Fast.Transport.Connections;
+
+/// <summary>
+/// Receives the frames of a connection. Called on the connection's receive thread, one frame at
+/// a time and in order; the span is valid only during the call (it may point into a socket
+/// buffer or a shared-memory ring), so a handler that keeps a frame copies it.
+/// </summary>
+public interface IFrameHandler
+{
+    void OnFrame(IConnection connection, ReadOnlySpan<byte> frame);
+
+    /// <summary>The connection ended: <paramref name="error"/> is null after an orderly close.</summary>
+    void OnClosed(IConnection connection, Exception? error);
+}
+
+/// <summary>
+/// A two-way, authenticated, ordered stream of frames to one peer. Sends may come from many
+/// threads at once (each frame goes out whole); receiving starts with <see cref="Start"/>.
+/// </summary>
+public interface IConnection : IAsyncDisposable
+{
+    /// <summary>The peer, for messages and logs ("tcp://127.0.0.1:53412", "inproc://server-0").</summary>
+    string RemoteName { get; }
+
+    bool IsConnected { get; }
+
+    /// <summary>Begins delivering received frames to <paramref name="handler"/>.</summary>
+    void Start(IFrameHandler handler);
+
+    /// <summary>
+    /// Sends one frame. Completes when the frame has been handed to the transport (the segments
+    /// may be reused then). Throws <see cref="ConnectionClosedException"/> when the peer is gone.
+    /// </summary>
+    ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default);
+
+    /// <summary>Completes when the connection has ended, with the reason when it failed.</summary>
+    Task Completion { get; }
+}
+
+/// <summary>Accepts connections on one endpoint.</summary>
+public interface IListener : IAsyncDisposable
+{
+    /// <summary>The endpoint actually bound (port 0 replaced by the one chosen).</summary>
+    Endpoint LocalEndpoint { get; }
+
+    ValueTask<IConnection> AcceptAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>One kind of transport: makes listeners and outgoing connections.</summary>
+public interface ITransport
+{
+    TransportKind Kind { get; }
+
+    IListener Listen(Endpoint endpoint);
+
+    ValueTask<IConnection> ConnectAsync(Endpoint endpoint, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The peer closed or died; nothing more can be sent on this connection.</summary>
+public sealed class ConnectionClosedException(string message, Exception? inner = null) : IOException(message, inner);
+
+/// <summary>The peer failed authentication or broke the transport's own protocol.</summary>
+public sealed class AuthenticationException(string message) : IOException(message);

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ParameterServer.Fast.Transport.Connections;
+using ParameterServer.Fast.Transport.Security;
+
+namespace ParameterServer.Fast.Transport.Tcp;
+
+/// <summary>
+/// TCP over IPv4 or IPv6 with managed sockets on pinned buffers: TCP_NODELAY (frames are whole
+/// messages; Nagle would only add latency), kernel-autotuned buffer sizes, and the HMAC handshake
+/// on every connection before the first frame.
+/// </summary>
+public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, int maxFrameBytes = TcpTransport.DefaultMaxFrameBytes) : ITransport
+{
+    /// <summary>1 GiB: a larger announced length is a lie or a bug, refused before any allocation.</summary>
+    public const int DefaultMaxFrameBytes = 1 << 30;
+
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+
+    public TransportKind Kind => TransportKind.Tcp;
+
+    public IListener Listen(Endpoint endpoint)
+    {
+        IPEndPoint ip = endpoint.ToIPEndPoint();
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(ip);
+            socket.Listen(512);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var bound = (IPEndPoint)socket.LocalEndPoint!;
+        return new Listener(this, socket, new Endpoint(TransportKind.Tcp, bound.Address.ToString(), bound.Port));
+    }
+
+    public async ValueTask<IConnection> ConnectAsync(Endpoint endpoint, CancellationToken cancellationToken = default)
+    {
+        IPEndPoint ip = endpoint.ToIPEndPoint();
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(ip, cancellationToken).ConfigureAwait(false);
+            using (var stream = new NetworkStream(socket, ownsSocket: false))
+                await Handshake.ConnectAsync(new StreamHandshakeChannel(stream), secret, endpoint.ToString(), cancellationToken).ConfigureAwait(false);
+            return new TcpConnection(socket, endpoint.ToString(), maxFrameBytes);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    // Accepts in the background and runs each handshake on its own, so a peer that stalls or
+    // sends garbage delays nobody else; only authenticated connections reach AcceptAsync.
+    private sealed class Listener : IListener
+    {
+        private readonly TcpTransport _transport;
+        private readonly Socket _socket;
+        private readonly Channel<IConnection> _accepted = Channel.CreateUnbounded<IConnection>();
+        private readonly CancellationTokenSource _stop = new();
+
+        public Listener(TcpTransport transport, Socket socket, Endpoint local)
+        {
+            _transport = transport;
+            _socket = socket;
+            LocalEndpoint = local;
+            _ = Task.Run(AcceptLoop);
+        }
+
+        public Endpoint LocalEndpoint { get; }
+
+        public ValueTask<IConnection> AcceptAsync(CancellationToken cancellationToken = default) => _accepted.Reader.ReadAsync(cancellationToken);
+
+        private async Task AcceptLoop()
+        {
+            try
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    Socket accepted = await _socket.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                    _ = Task.Run(() => Authenticate(accepted));
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                _accepted.Writer.TryComplete(new ConnectionClosedException($"listener on {LocalEndpoint} stopped"));
+            }
+        }
+
+        private async Task Authenticate(Socket accepted)
+        {
+            accepted.NoDelay = true;
+            string peer = accepted.RemoteEndPoint is IPEndPoint ip ? new Endpoint(TransportKind.Tcp, ip.Address.ToString(), ip.Port).ToString() : "tcp://?";
+            try
+            {
+                using (var stream = new NetworkStream(accepted, ownsSocket: false))
+                    await Handshake.AcceptAsync(new StreamHandshakeChannel(stream), _transport.Secret, peer, _stop.Token).ConfigureAwait(false);
+                var connection = new TcpConnection(accepted, peer, _transport.MaxFrameBytes);
+                if (!_accepted.Writer.TryWrite(connection))
+                    await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is AuthenticationException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // A peer without the secret is refused and logged; the listener carries on.
+                _transport.Logger.LogWarning("{Message}", e.Message);
+                accepted.Dispose();
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _stop.Cancel();
+            _socket.Dispose();
+            _accepted.Writer.TryComplete();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    internal ClusterSecret Secret => secret;
+
+    internal ILogger Logger => _logger;
+
+    internal int MaxFrameBytes => maxFrameBytes;
+}
