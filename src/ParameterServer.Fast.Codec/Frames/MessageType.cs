@@ -1,0 +1,41 @@
+namespace ParameterServer.Fast.Codec.Frames;
+
+/// <summary>
+/// What a frame asks or answers. The values are wire ABI (one byte at <see cref="FrameLayout.TypeOffset"/>):
+/// append new types, never renumber. 0 is never valid, so a zeroed buffer is rejected.
+/// </summary>
+public enum MessageType : byte
+{
+    /// <summary>Server → connecting peer: a random challenge (extras) for the HMAC handshake.</summary>
+    Handshake = 1,
+    /// <summary>Peer → server: HMAC of the challenge over the cluster secret (extras).</summary>
+    Auth = 2,
+    /// <summary>Node → scheduler: join the job with a role and an address (extras).</summary>
+    Register = 3,
+    /// <summary>Scheduler → all: the versioned key range → server map (argument = version, extras = map).</summary>
+    RangeMap = 4,
+    Heartbeat = 5,
+    /// <summary>Enter or release a barrier (argument = barrier id).</summary>
+    Barrier = 6,
+    /// <summary>Create a table (extras = table spec).</summary>
+    DeclareTable = 7,
+    /// <summary>Worker → server: keys (or a range) and values to apply through the updater.</summary>
+    Push = 8,
+    PushAck = 9,
+    /// <summary>Worker → server: keys (or a range) whose values are wanted; the clock is the worker's.</summary>
+    Pull = 10,
+    /// <summary>Server → worker: values of a pull, in the pull's key order.</summary>
+    PullResponse = 11,
+    /// <summary>Receiver → sender: "cache miss, send the full key list" (keys = the unknown signature).</summary>
+    KeyListRequest = 12,
+    /// <summary>Primary → backup: an aggregated update down the replica chain.</summary>
+    Replicate = 13,
+    ReplicateAck = 14,
+    /// <summary>Worker → scheduler/servers: the worker's iteration clock advanced.</summary>
+    Clock = 15,
+    /// <summary>Worker → scheduler: objective and counters (extras).</summary>
+    Progress = 16,
+    /// <summary>Any → any: a failure (argument = code, extras = UTF-8 message).</summary>
+    Error = 17,
+    Shutdown = 18,
+}
