@@ -35,6 +35,8 @@ public readonly struct FrameSegments
 
     public static implicit operator FrameSegments(ReadOnlyMemory<byte> single) => new(single);
 
+    public static implicit operator FrameSegments(Memory<byte> single) => new(single);
+
     public static implicit operator FrameSegments(byte[] single) => new(single);
 
     /// <summary>Copies every segment, in order, into <paramref name="destination"/>.</summary>

@@ -1,0 +1,58 @@
+using ParameterServer.Fast.Codec.Buffers;
+using ParameterServer.Fast.Codec.Frames;
+using ParameterServer.Fast.Codec.Values;
+using ParameterServer.Fast.Transport.Connections;
+
+namespace ParameterServer.Fast.Cluster.Nodes;
+
+/// <summary>Builds a frame in a pooled pinned buffer and sends it; the buffer goes back once sent.</summary>
+internal static class FrameOut
+{
+    public static ValueTask SendControl(IConnection connection, in FrameHeader header, ReadOnlySpan<byte> extras = default)
+    {
+        PinnedBuffer buffer = FrameBufferPool.Shared.Rent(FrameLayout.MaxFrameLength(0, 0, extras.Length));
+        var writer = FrameWriter.Claim(buffer.Span, header);
+        if (!extras.IsEmpty)
+            writer.WriteExtras(extras);
+        return Send(connection, buffer, writer.Commit());
+    }
+
+    public static ValueTask SendError(IConnection connection, uint sender, ulong requestId, uint tableId, string message) =>
+        SendControl(connection, new FrameHeader(MessageType.Error, tableId, sender, requestId), System.Text.Encoding.UTF8.GetBytes(message));
+
+    /// <summary>A frame with keys (or a range) and values.</summary>
+    public static ValueTask SendData(IConnection connection, in FrameHeader header, ReadOnlySpan<ulong> keys, KeyRangeOrList range, ReadOnlySpan<float> values, in ValueEncoding encoding)
+    {
+        PinnedBuffer buffer = FrameBufferPool.Shared.Rent(FrameLayout.MaxFrameLength(range.IsRange ? 2 : keys.Length, values.Length));
+        var writer = FrameWriter.Claim(buffer.Span, header);
+        if (range.IsRange)
+            writer.WriteKeyRange(range.Begin, range.End);
+        else if (!keys.IsEmpty)
+            writer.WriteKeys(keys);
+        if (!values.IsEmpty || header.Type is MessageType.Push or MessageType.PullResponse)
+            writer.WriteValues(values, encoding);
+        return Send(connection, buffer, writer.Commit());
+    }
+
+    private static async ValueTask Send(IConnection connection, PinnedBuffer buffer, int length)
+    {
+        try
+        {
+            if (length < 0)
+                throw new InvalidOperationException($"frame could not be encoded: {(FrameStatus)length}");
+            await connection.SendAsync(buffer.Memory[..length]).ConfigureAwait(false);
+        }
+        finally
+        {
+            buffer.Dispose();
+        }
+    }
+}
+
+/// <summary>The keys of a data frame: either a dense range [Begin, End) or the explicit list beside it.</summary>
+internal readonly record struct KeyRangeOrList(bool IsRange, ulong Begin, ulong End)
+{
+    public static KeyRangeOrList List => default;
+
+    public static KeyRangeOrList Range(ulong begin, ulong end) => new(true, begin, end);
+}

@@ -1,0 +1,24 @@
+namespace ParameterServer.Fast.Cluster.Nodes;
+
+/// <summary>The shape of a job, as the scheduler enforces it.</summary>
+public sealed record JobOptions
+{
+    public int Servers { get; init; } = 1;
+    public int Workers { get; init; } = 1;
+    /// <summary>Servers holding each key range (primary + backups).</summary>
+    public int Replicas { get; init; } = 1;
+    /// <summary>Virtual nodes per server on the consistent-hashing ring.</summary>
+    public int VirtualNodes { get; init; } = 16;
+
+    public void Validate()
+    {
+        if (Servers is < 1 or > 4096)
+            throw new ArgumentException($"servers must be in 1..4096, got {Servers}");
+        if (Workers is < 1 or > 65535)
+            throw new ArgumentException($"workers must be in 1..65535, got {Workers}");
+        if (Replicas < 1 || Replicas > Servers)
+            throw new ArgumentException($"replicas must be in 1..servers ({Servers}), got {Replicas}");
+        if (VirtualNodes is < 1 or > 1024)
+            throw new ArgumentException($"virtual nodes must be in 1..1024, got {VirtualNodes}");
+    }
+}

@@ -1,0 +1,295 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ParameterServer.Fast.Cluster.Placement;
+using ParameterServer.Fast.Cluster.Protocol;
+using ParameterServer.Fast.Codec.Frames;
+using ParameterServer.Fast.Core.Tables;
+using ParameterServer.Fast.Transport.Connections;
+
+namespace ParameterServer.Fast.Cluster.Nodes;
+
+/// <summary>
+/// The scheduler (the paper's server manager): registers nodes and gives them ids, lays every
+/// declared table over the consistent-hashing ring, publishes the versioned range map (and waits
+/// for every server to hold it before a worker may use it), runs barriers and collects progress.
+/// All state is owned by its inbox thread.
+/// </summary>
+public sealed class SchedulerNode : IAsyncDisposable
+{
+    private readonly ITransport _transport;
+    private readonly Endpoint _listenAt;
+    private readonly JobOptions _job;
+    private readonly ILogger _logger;
+    private readonly Inbox _inbox;
+    private readonly FrameDecoder _decoder = new();
+    private readonly List<(IConnection Connection, ServerInfo Info)> _servers = [];
+    private readonly List<IConnection?> _workers = [];
+    private readonly List<(IConnection Connection, uint Id)> _waitingWorkers = [];
+    private readonly List<TableLayout> _tables = [];
+    private readonly List<(IConnection Connection, ulong RequestId, uint Sender)> _declaresWaiting = [];
+    private readonly Dictionary<uint, List<(IConnection Connection, uint Sender)>> _barriers = [];
+    private readonly HashSet<int> _acked = [];
+    private readonly bool[] _live;
+    private readonly bool[] _done;
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stop = new();
+    private IListener? _listener;
+    private HashRing? _ring;
+    private uint _version;
+    private uint _publishedVersion;
+
+    public SchedulerNode(ITransport transport, Endpoint listenAt, JobOptions job, ILogger? logger = null)
+    {
+        job.Validate();
+        _transport = transport;
+        _listenAt = listenAt;
+        _job = job;
+        _logger = logger ?? NullLogger.Instance;
+        _live = new bool[job.Workers];
+        _done = new bool[job.Workers];
+        _inbox = new Inbox("psf-scheduler", _logger, OnFrame, OnClosed);
+    }
+
+    /// <summary>Where the scheduler listens (port 0 resolved).</summary>
+    public Endpoint Endpoint => _listener?.LocalEndpoint ?? throw new InvalidOperationException("the scheduler has not started");
+
+    /// <summary>Raised on the scheduler's thread for every progress report of a worker.</summary>
+    public event Action<ProgressReport>? Progress;
+
+    /// <summary>Completes when every worker reported done; the job is then shut down.</summary>
+    public Task Finished => _finished.Task;
+
+    public RangeMap CurrentMap => BuildMap();
+
+    public void Start()
+    {
+        _listener = _transport.Listen(_listenAt);
+        _ = Task.Run(AcceptLoop);
+    }
+
+    private async Task AcceptLoop()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                IConnection connection = await _listener!.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                connection.Start(_inbox);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ConnectionClosedException or System.Threading.Channels.ChannelClosedException)
+        {
+            // Stopping.
+        }
+    }
+
+    private void OnFrame(IConnection connection, ReadOnlySpan<byte> bytes)
+    {
+        Frame frame;
+        try
+        {
+            frame = _decoder.Read(bytes);
+        }
+        catch (ProtocolException e)
+        {
+            _logger.LogWarning("scheduler: bad frame from {Peer}: {Message}", connection.RemoteName, e.Message);
+            return;
+        }
+        try
+        {
+            switch (frame.Type)
+            {
+                case MessageType.Register:
+                    Register(connection, ControlMessages.DecodeRegisterRequest(frame.Extras));
+                    break;
+                case MessageType.RangeMap:
+                    ServerAcked(frame);
+                    break;
+                case MessageType.DeclareTable:
+                    Declare(connection, frame.RequestId, frame.SenderId, ControlMessages.DecodeTableSpec(frame.Extras));
+                    break;
+                case MessageType.Barrier:
+                    Barrier(connection, frame.Argument, frame.SenderId);
+                    break;
+                case MessageType.Progress:
+                    Report(ControlMessages.DecodeProgress(frame.Extras));
+                    break;
+                case MessageType.Heartbeat:
+                    break;
+                default:
+                    throw new ProtocolException($"the scheduler does not take {frame.Type} frames");
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or ProtocolException or InvalidOperationException)
+        {
+            _ = FrameOut.SendError(connection, NodeIds.Scheduler, frame.RequestId, frame.TableId, $"scheduler: {e.Message}").AsTask();
+        }
+    }
+
+    private void Register(IConnection connection, RegisterRequest request)
+    {
+        if (request.Role == NodeRole.Server)
+        {
+            if (_servers.Count >= _job.Servers)
+                throw new InvalidOperationException($"the job already has its {_job.Servers} servers");
+            int rank = _servers.Count;
+            uint id = NodeIds.Server(rank);
+            _servers.Add((connection, new ServerInfo((int)id, request.Endpoint)));
+            Send(connection, MessageType.Register, ControlMessages.Encode(new RegisterReply((int)id, rank)));
+            _logger.LogInformation("scheduler: server {Rank} at {Endpoint}", rank, request.Endpoint);
+            if (_servers.Count == _job.Servers)
+            {
+                _ring = new HashRing(_servers.Select(s => s.Info.Id), _job.VirtualNodes);
+                Publish();
+            }
+            return;
+        }
+        if (_workers.Count >= _job.Workers)
+            throw new InvalidOperationException($"the job already has its {_job.Workers} workers");
+        int workerRank = _workers.Count;
+        _workers.Add(connection);
+        _live[workerRank] = true;
+        uint workerId = NodeIds.Worker(workerRank);
+        Send(connection, MessageType.Register, ControlMessages.Encode(new RegisterReply((int)workerId, workerRank)));
+        if (_ring is not null && _publishedVersion == _version)
+            Send(connection, MessageType.RangeMap, ControlMessages.Encode(BuildMap()), _version);
+        else
+            _waitingWorkers.Add((connection, workerId));
+    }
+
+    private void Declare(IConnection connection, ulong requestId, uint sender, TableSpec spec)
+    {
+        if (_ring is null)
+            throw new InvalidOperationException("tables can be declared once every server has joined");
+        TableLayout? existing = _tables.FirstOrDefault(t => t.Spec.Name == spec.Name);
+        if (existing is not null)
+        {
+            if (existing.Spec != spec)
+                throw new ArgumentException($"table '{spec.Name}' is already declared with a different spec");
+        }
+        else
+        {
+            _tables.Add(new TableLayout((uint)_tables.Count + 1, spec, _ring.Partition(spec.Range, _job.Replicas)));
+            Publish();
+        }
+        _declaresWaiting.Add((connection, requestId, sender));
+        AnswerWhenPublished();
+    }
+
+    // A new map goes to the servers first; workers see it only once every server holds it, so no
+    // push can reach a server that does not know the table yet.
+    private void Publish()
+    {
+        _version++;
+        _acked.Clear();
+        byte[] map = ControlMessages.Encode(BuildMap());
+        foreach ((IConnection c, _) in _servers)
+            Send(c, MessageType.RangeMap, map, _version);
+    }
+
+    private void ServerAcked(in Frame frame)
+    {
+        if (frame.Argument != _version)
+            return;
+        _acked.Add((int)frame.SenderId);
+        if (_acked.Count < _servers.Count)
+            return;
+        _publishedVersion = _version;
+        byte[] map = ControlMessages.Encode(BuildMap());
+        foreach ((IConnection c, _) in _waitingWorkers)
+            Send(c, MessageType.RangeMap, map, _version);
+        _waitingWorkers.Clear();
+        AnswerWhenPublished();
+    }
+
+    private void AnswerWhenPublished()
+    {
+        if (_publishedVersion != _version)
+            return;
+        byte[] map = ControlMessages.Encode(BuildMap());
+        foreach ((IConnection c, ulong requestId, uint sender) in _declaresWaiting)
+            _ = FrameOut.SendControl(c, new FrameHeader(MessageType.RangeMap, 0, NodeIds.Scheduler, requestId, 0, _version), map).AsTask();
+        _declaresWaiting.Clear();
+    }
+
+    private void Barrier(IConnection connection, uint barrier, uint sender)
+    {
+        if (!_barriers.TryGetValue(barrier, out var arrived))
+            _barriers[barrier] = arrived = [];
+        arrived.Add((connection, sender));
+        ReleaseBarriers();
+    }
+
+    private void ReleaseBarriers()
+    {
+        int live = _live.Count(l => l);
+        foreach ((uint id, var arrived) in _barriers.ToList())
+        {
+            if (arrived.Count(a => _live[NodeIds.WorkerRank(a.Sender)]) < live || _workers.Count < _job.Workers)
+                continue;
+            foreach ((IConnection c, _) in arrived)
+                _ = FrameOut.SendControl(c, new FrameHeader(MessageType.Barrier, Argument: id)).AsTask();
+            _barriers.Remove(id);
+        }
+    }
+
+    private void Report(ProgressReport report)
+    {
+        if (report.Worker < 0 || report.Worker >= _job.Workers)
+            throw new ProtocolException($"progress from worker {report.Worker}; the job has {_job.Workers}");
+        Progress?.Invoke(report);
+        if (!report.Done)
+            return;
+        _done[report.Worker] = true;
+        if (Enumerable.Range(0, _job.Workers).All(w => _done[w] || !_live[w]) && _workers.Count == _job.Workers)
+            Shutdown();
+    }
+
+    private void Shutdown()
+    {
+        foreach ((IConnection c, _) in _servers)
+            Send(c, MessageType.Shutdown, []);
+        foreach (IConnection? w in _workers)
+        {
+            if (w is not null)
+                Send(w, MessageType.Shutdown, []);
+        }
+        _finished.TrySetResult();
+    }
+
+    private void OnClosed(IConnection connection, Exception? error)
+    {
+        int worker = _workers.IndexOf(connection);
+        if (worker >= 0 && !_done[worker] && !_finished.Task.IsCompleted)
+        {
+            // A worker that disappears stops holding the others back: the next map marks it dead,
+            // and the servers drop it from every clock minimum.
+            _logger.LogWarning("scheduler: worker {Rank} lost{Reason}", worker, error is null ? "" : $": {error.Message}");
+            _live[worker] = false;
+            _workers[worker] = null;
+            if (_ring is not null)
+                Publish();
+            ReleaseBarriers();
+        }
+    }
+
+    private RangeMap BuildMap() => new(_version, _job.Workers, [.. _live], [.. _servers.Select(s => s.Info)], [.. _tables]);
+
+    private static void Send(IConnection connection, MessageType type, ReadOnlySpan<byte> extras, uint argument = 0) =>
+        _ = FrameOut.SendControl(connection, new FrameHeader(type, SenderId: NodeIds.Scheduler, Argument: argument), extras).AsTask();
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_listener is not null)
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        foreach ((IConnection c, _) in _servers)
+            await c.DisposeAsync().ConfigureAwait(false);
+        foreach (IConnection? w in _workers)
+        {
+            if (w is not null)
+                await w.DisposeAsync().ConfigureAwait(false);
+        }
+        _inbox.Dispose();
+    }
+}

@@ -1,0 +1,340 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ParameterServer.Fast.Cluster.Placement;
+using ParameterServer.Fast.Cluster.Protocol;
+using ParameterServer.Fast.Codec.Frames;
+using ParameterServer.Fast.Codec.Values;
+using ParameterServer.Fast.Core.Keys;
+using ParameterServer.Fast.Core.Tables;
+using ParameterServer.Fast.Transport.Connections;
+
+namespace ParameterServer.Fast.Cluster.Nodes;
+
+/// <summary>
+/// A server: registers with the scheduler, creates the tables of the ranges the range map gives
+/// it, applies pushes through each table's updater and answers pulls once the consistency they ask
+/// for holds. Every frame of every connection is handled on one inbox thread, which owns the
+/// tables: no locks on the data path. A bad request fails that request with an Error frame naming
+/// what was wrong; the server and every other worker carry on.
+/// </summary>
+public sealed class ServerNode : IAsyncDisposable
+{
+    private readonly ITransport _transport;
+    private readonly Endpoint _listenAt;
+    private readonly Endpoint _scheduler;
+    private readonly ILogger _logger;
+    private readonly Inbox _inbox;
+    private readonly FrameDecoder _decoder = new();
+    private readonly Dictionary<uint, ServerTable> _tables = [];
+    private readonly TaskCompletionSource _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<(PendingPull Request, long Waited)> _released = [];
+    private readonly List<(Table Table, int Start, int Length)> _slices = [];
+    private IListener? _listener;
+    private IConnection? _schedulerConnection;
+    private RangeMap? _map;
+    private uint _nodeId;
+    private ulong[] _keyBuffer = new ulong[1024];
+    private float[] _valueBuffer = new float[1024];
+
+    public ServerNode(ITransport transport, Endpoint listenAt, Endpoint scheduler, ILogger? logger = null)
+    {
+        _transport = transport;
+        _listenAt = listenAt;
+        _scheduler = scheduler;
+        _logger = logger ?? NullLogger.Instance;
+        _inbox = new Inbox("psf-server", _logger, OnFrame, OnClosed);
+    }
+
+    public int Rank { get; private set; } = -1;
+
+    /// <summary>Completes when the scheduler shuts the job down or the scheduler is lost.</summary>
+    public Task Stopped => _stopped.Task;
+
+    /// <summary>Pushes applied and pulls answered (for progress and tests).</summary>
+    public long PushesApplied { get; private set; }
+
+    public long PullsAnswered { get; private set; }
+
+    /// <summary>Seconds pulls spent held back by the bounded-delay gate, summed.</summary>
+    public double ConsistencyWaitSeconds { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _listener = _transport.Listen(_listenAt);
+        _ = Task.Run(AcceptLoop, CancellationToken.None);
+        _schedulerConnection = await _transport.ConnectAsync(_scheduler, cancellationToken).ConfigureAwait(false);
+        _schedulerConnection.Start(_inbox);
+        await FrameOut.SendControl(_schedulerConnection, new FrameHeader(MessageType.Register),
+            ControlMessages.Encode(new RegisterRequest(NodeRole.Server, _listener.LocalEndpoint.ToString()))).ConfigureAwait(false);
+        await _registered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task AcceptLoop()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                IConnection connection = await _listener!.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                connection.Start(_inbox);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ConnectionClosedException or System.Threading.Channels.ChannelClosedException)
+        {
+            // Stopping.
+        }
+    }
+
+    private void OnFrame(IConnection connection, ReadOnlySpan<byte> bytes)
+    {
+        Frame frame;
+        try
+        {
+            frame = _decoder.Read(bytes);
+        }
+        catch (ProtocolException e)
+        {
+            _logger.LogWarning("server {Rank}: bad frame from {Peer}: {Message}", Rank, connection.RemoteName, e.Message);
+            _ = FrameOut.SendError(connection, _nodeId, 0, 0, $"server {Rank}: bad frame: {e.Message}").AsTask();
+            return;
+        }
+        try
+        {
+            switch (frame.Type)
+            {
+                case MessageType.Register:
+                    RegisterReply reply = ControlMessages.DecodeRegisterReply(frame.Extras);
+                    _nodeId = (uint)reply.NodeId;
+                    Rank = reply.Rank;
+                    break;
+                case MessageType.RangeMap:
+                    ApplyMap(ControlMessages.DecodeRangeMap(frame.Extras));
+                    _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.RangeMap, SenderId: _nodeId, Argument: _map!.Version)).AsTask();
+                    _registered.TrySetResult();
+                    break;
+                case MessageType.Push:
+                    Push(connection, frame);
+                    break;
+                case MessageType.Pull:
+                    Pull(connection, frame);
+                    break;
+                case MessageType.Clock:
+                    AdvanceClock(frame);
+                    break;
+                case MessageType.Shutdown:
+                    Stop();
+                    break;
+                case MessageType.Heartbeat:
+                    break;
+                default:
+                    throw new ProtocolException($"a server does not take {frame.Type} frames");
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or ProtocolException or InvalidOperationException or KeyNotFoundException)
+        {
+            // The request fails; the tables are untouched or consistently updated.
+            _ = FrameOut.SendError(connection, _nodeId, frame.RequestId, frame.TableId, $"server {Rank}: {e.Message}").AsTask();
+        }
+    }
+
+    private void ApplyMap(RangeMap map)
+    {
+        if (_map is not null && map.Version <= _map.Version)
+            return;
+        _map = map;
+        foreach (TableLayout layout in map.Tables)
+        {
+            if (!_tables.TryGetValue(layout.Id, out ServerTable? table))
+                _tables[layout.Id] = table = new ServerTable(layout, map.Workers);
+            table.Apply(layout, (int)_nodeId);
+            for (int w = 0; w < map.Workers; w++)
+            {
+                if (!map.LiveWorkers[w] && table.Clocks.IsLive(w))
+                    table.Clocks.RemoveWorker(w);
+            }
+            ReleasePulls(table);
+        }
+    }
+
+    private ServerTable TableOf(in Frame frame) =>
+        _tables.TryGetValue(frame.TableId, out ServerTable? t)
+            ? t
+            : throw new KeyNotFoundException($"unknown table id {frame.TableId} (range map version {_map?.Version ?? 0})");
+
+    private void Push(IConnection connection, in Frame frame)
+    {
+        ServerTable table = TableOf(frame);
+        int width = table.Layout.Spec.Width;
+        float[] values = Rent(ref _valueBuffer, frame.ValueCount);
+        FrameDecoder.DecodeValues(frame, values);
+        if (frame.TryGetKeyRange(out KeyRange range))
+        {
+            CheckValueCount(table, (long)range.Size * width, frame.ValueCount);
+            foreach ((KeyRange part, Table t) in table.Parts)
+            {
+                KeyRange overlap = part.Intersect(range);
+                if (overlap.IsEmpty)
+                    continue;
+                if (t is not DenseTable dense)
+                    throw new ArgumentException($"table '{table.Layout.Spec.Name}' is sparse: push keys, not a range");
+                dense.PushRange(overlap, values.AsSpan((int)(overlap.Begin - range.Begin) * width, (int)overlap.Size * width));
+            }
+        }
+        else
+        {
+            ReadOnlySpan<ulong> keys = DecodeKeys(frame);
+            CheckValueCount(table, (long)keys.Length * width, frame.ValueCount);
+            KeySet.Validate(keys);
+            table.Slice(keys, _slices);
+            foreach ((Table t, int start, int length) in _slices)
+                t.Push(keys.Slice(start, length), values.AsSpan(start * width, length * width));
+        }
+        PushesApplied++;
+        _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.PushAck, frame.TableId, _nodeId, frame.RequestId)).AsTask();
+    }
+
+    private void Pull(IConnection connection, in Frame frame)
+    {
+        ServerTable table = TableOf(frame);
+        var consistency = new Consistency.Consistency((int)Math.Min(frame.Argument, int.MaxValue));
+        KeyRange? range = frame.TryGetKeyRange(out KeyRange r) ? r : null;
+        ulong[]? keys = null;
+        KeyRange clockRange = table.Layout.Spec.Range;
+        if (range is null)
+        {
+            ReadOnlySpan<ulong> decoded = DecodeKeys(frame);
+            KeySet.Validate(decoded);
+            keys = decoded.ToArray();
+            if (keys.Length > 0)
+                clockRange = new KeyRange(keys[0], keys[^1] == ulong.MaxValue ? ulong.MaxValue : keys[^1] + 1);
+        }
+        else
+        {
+            clockRange = range.Value;
+        }
+        var pending = new PendingPull(connection, frame.RequestId, frame.SenderId, keys, range, Stopwatch.GetTimestamp());
+        if (table.Gate.Admit(pending, clockRange, frame.Clock, consistency, Stopwatch.GetTimestamp()))
+            Answer(table, pending);
+    }
+
+    private void Answer(ServerTable table, PendingPull pull)
+    {
+        int width = table.Layout.Spec.Width;
+        if (pull.Range is { } range)
+        {
+            float[] values = Rent(ref _valueBuffer, checked((int)range.Size * width));
+            foreach ((KeyRange part, Table t) in table.Parts)
+            {
+                KeyRange overlap = part.Intersect(range);
+                if (overlap.IsEmpty)
+                    continue;
+                if (t is not DenseTable dense)
+                    throw new ArgumentException($"table '{table.Layout.Spec.Name}' is sparse: pull keys, not a range");
+                dense.PullRange(overlap, values.AsSpan((int)(overlap.Begin - range.Begin) * width, (int)overlap.Size * width));
+            }
+            Respond(pull, table, values.AsSpan(0, (int)range.Size * width));
+        }
+        else
+        {
+            ulong[] keys = pull.Keys!;
+            float[] values = Rent(ref _valueBuffer, keys.Length * width);
+            table.Slice(keys, _slices);
+            foreach ((Table t, int start, int length) in _slices)
+                t.Pull(keys.AsSpan(start, length), values.AsSpan(start * width, length * width));
+            Respond(pull, table, values.AsSpan(0, keys.Length * width));
+        }
+        PullsAnswered++;
+    }
+
+    private void Respond(PendingPull pull, ServerTable table, ReadOnlySpan<float> values) =>
+        _ = FrameOut.SendData(pull.Connection, new FrameHeader(MessageType.PullResponse, table.Layout.Id, _nodeId, pull.RequestId),
+            default, KeyRangeOrList.List, values, ValueEncoding.Raw).AsTask();
+
+    private void AdvanceClock(in Frame frame)
+    {
+        if (!NodeIds.IsWorker(frame.SenderId))
+            throw new ProtocolException($"clock from node {frame.SenderId}, which is not a worker");
+        int worker = NodeIds.WorkerRank(frame.SenderId);
+        foreach (ServerTable table in _tables.Values)
+        {
+            if (frame.TableId != 0 && frame.TableId != table.Layout.Id)
+                continue;
+            if (worker >= table.Clocks.Workers)
+                throw new ProtocolException($"clock from worker {worker}; the job has {table.Clocks.Workers}");
+            table.Clocks.Advance(worker, table.Layout.Spec.Range, frame.Clock);
+            ReleasePulls(table);
+        }
+    }
+
+    private void ReleasePulls(ServerTable table)
+    {
+        if (table.Gate.WaitingCount == 0)
+            return;
+        _released.Clear();
+        table.Gate.Release(_released, Stopwatch.GetTimestamp());
+        foreach ((PendingPull pull, long waited) in _released)
+        {
+            ConsistencyWaitSeconds += waited / (double)Stopwatch.Frequency;
+            try
+            {
+                Answer(table, pull);
+            }
+            catch (ArgumentException e)
+            {
+                _ = FrameOut.SendError(pull.Connection, _nodeId, pull.RequestId, table.Layout.Id, $"server {Rank}: {e.Message}").AsTask();
+            }
+        }
+    }
+
+    private ReadOnlySpan<ulong> DecodeKeys(in Frame frame)
+    {
+        ulong[] buffer = Rent(ref _keyBuffer, frame.KeyCount);
+        KeyResolution resolution = _decoder.DecodeKeys(frame, buffer, null, out ReadOnlySpan<ulong> keys);
+        if (resolution == KeyResolution.CacheMiss)
+            throw new ProtocolException("the frame names a cached key list this server does not hold");
+        return keys;
+    }
+
+    private static void CheckValueCount(ServerTable table, long expected, int actual)
+    {
+        if (expected != actual)
+            throw new ArgumentException($"table '{table.Layout.Spec.Name}' (width {table.Layout.Spec.Width}) needs {expected} values, the request has {actual}");
+    }
+
+    private static T[] Rent<T>(ref T[] buffer, int length)
+    {
+        if (buffer.Length < length)
+            buffer = new T[Math.Max(length, buffer.Length * 2)];
+        return buffer;
+    }
+
+    private void OnClosed(IConnection connection, Exception? error)
+    {
+        if (connection == _schedulerConnection)
+        {
+            _logger.LogInformation("server {Rank}: scheduler connection ended{Reason}", Rank, error is null ? "" : $": {error.Message}");
+            Stop();
+        }
+    }
+
+    private void Stop()
+    {
+        _stop.Cancel();
+        _stopped.TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Stop();
+        if (_listener is not null)
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        if (_schedulerConnection is not null)
+            await _schedulerConnection.DisposeAsync().ConfigureAwait(false);
+        _inbox.Dispose();
+        foreach (ServerTable t in _tables.Values)
+            t.Dispose();
+    }
+}

@@ -1,0 +1,84 @@
+using ParameterServer.Fast.Cluster.Consistency;
+using ParameterServer.Fast.Cluster.Placement;
+using ParameterServer.Fast.Core.Keys;
+using ParameterServer.Fast.Core.Tables;
+
+namespace ParameterServer.Fast.Cluster.Nodes;
+
+/// <summary>
+/// One table as a server holds it: a <see cref="Table"/> per range of the table assigned to this
+/// server (in key order), the workers' clocks over the table's key space, and the pulls waiting
+/// for them. Owned by the server's inbox thread.
+/// </summary>
+internal sealed class ServerTable : IDisposable
+{
+    private readonly List<(KeyRange Range, Table Table)> _parts = [];
+
+    public ServerTable(TableLayout layout, int workers)
+    {
+        Layout = layout;
+        Clocks = new RangeClocks(layout.Spec.Range, workers);
+        Gate = new BoundedDelayGate<PendingPull>(Clocks);
+    }
+
+    public TableLayout Layout { get; private set; }
+
+    public RangeClocks Clocks { get; }
+
+    public BoundedDelayGate<PendingPull> Gate { get; }
+
+    public IReadOnlyList<(KeyRange Range, Table Table)> Parts => _parts;
+
+    /// <summary>Creates the parts this server newly holds (existing parts are kept with their data).</summary>
+    public void Apply(TableLayout layout, int server)
+    {
+        Layout = layout;
+        foreach (RangeAssignment a in layout.Ranges)
+        {
+            if (!a.Chain.Contains(server) || _parts.Any(p => p.Range == a.Range))
+                continue;
+            _parts.Add((a.Range, Table.Create(layout.Spec, a.Range)));
+        }
+        _parts.Sort((x, y) => x.Range.Begin.CompareTo(y.Range.Begin));
+    }
+
+    /// <summary>Fills <paramref name="slices"/> with each part the sorted keys fall in and the slice of keys for it.</summary>
+    public void Slice(ReadOnlySpan<ulong> keys, List<(Table Table, int Start, int Length)> slices)
+    {
+        slices.Clear();
+        int covered = 0;
+        foreach ((KeyRange range, Table table) in _parts)
+        {
+            (int start, int length) = KeySet.Slice(keys, range);
+            if (length == 0)
+                continue;
+            slices.Add((table, start, length));
+            covered += length;
+        }
+        if (covered != keys.Length)
+        {
+            ulong stray = FirstUnheld(keys);
+            throw new ArgumentOutOfRangeException(nameof(keys), $"table '{Layout.Spec.Name}': key {stray} is not held by this server");
+        }
+    }
+
+    private ulong FirstUnheld(ReadOnlySpan<ulong> keys)
+    {
+        foreach (ulong k in keys)
+        {
+            if (!_parts.Any(p => p.Range.Contains(k)))
+                return k;
+        }
+        return 0;
+    }
+
+    public void Dispose()
+    {
+        foreach ((_, Table t) in _parts)
+            t.Dispose();
+        _parts.Clear();
+    }
+}
+
+/// <summary>A pull held back by the bounded-delay gate, with its keys kept.</summary>
+internal sealed record PendingPull(Transport.Connections.IConnection Connection, ulong RequestId, uint Sender, ulong[]? Keys, KeyRange? Range, long ArrivedTicks);
