@@ -21,6 +21,7 @@ public static class CliMain
             return verb switch
             {
                 "bench" => BenchCommand.Run(rest, output),
+                "local" => Commands.LocalCommand.Run(rest, output),
                 "version" or "--version" => PrintVersion(output),
                 _ => throw new UsageException($"psf: unknown command '{verb}'"),
             };
@@ -52,7 +53,10 @@ public static class CliMain
 
             usage: psf COMMAND [options]
 
-              bench SUITE       benchmarks: kernels, or all (--check compares with perf/baselines)
+              local             an embedded cluster on this machine training a model:
+                                --app sparse-lr --servers N --workers M --transport inproc|tcp
+                                [--max-delay T|inf] [--epochs E] [--examples N] [--json FILE]
+              bench SUITE       benchmarks: kernels, codec, or all (--check compares with perf/baselines)
               version           versions of psf and of the native shim
             """);
     }

@@ -21,7 +21,11 @@ internal static class FrameOut
         SendControl(connection, new FrameHeader(MessageType.Error, tableId, sender, requestId), System.Text.Encoding.UTF8.GetBytes(message));
 
     /// <summary>A frame with keys (or a range) and values.</summary>
-    public static ValueTask SendData(IConnection connection, in FrameHeader header, ReadOnlySpan<ulong> keys, KeyRangeOrList range, ReadOnlySpan<float> values, in ValueEncoding encoding)
+    public static ValueTask SendData(IConnection connection, in FrameHeader header, ReadOnlySpan<ulong> keys, KeyRangeOrList range, ReadOnlySpan<float> values, in ValueEncoding encoding) =>
+        SendData(connection, header, keys, range, values, encoding, out _);
+
+    /// <summary>As above; <paramref name="length"/> is the encoded frame's size in bytes.</summary>
+    public static ValueTask SendData(IConnection connection, in FrameHeader header, ReadOnlySpan<ulong> keys, KeyRangeOrList range, ReadOnlySpan<float> values, in ValueEncoding encoding, out int length)
     {
         PinnedBuffer buffer = FrameBufferPool.Shared.Rent(FrameLayout.MaxFrameLength(range.IsRange ? 2 : keys.Length, values.Length));
         var writer = FrameWriter.Claim(buffer.Span, header);
@@ -31,7 +35,8 @@ internal static class FrameOut
             writer.WriteKeys(keys);
         if (!values.IsEmpty || header.Type is MessageType.Push or MessageType.PullResponse)
             writer.WriteValues(values, encoding);
-        return Send(connection, buffer, writer.Commit());
+        length = writer.Commit();
+        return Send(connection, buffer, length);
     }
 
     private static async ValueTask Send(IConnection connection, PinnedBuffer buffer, int length)

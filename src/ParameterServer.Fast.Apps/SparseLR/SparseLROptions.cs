@@ -1,0 +1,21 @@
+using ParameterServer.Fast.Apps.Data;
+
+namespace ParameterServer.Fast.Apps.SparseLR;
+
+/// <summary>Settings of sparse logistic regression with L1 (FTRL-proximal on the servers).</summary>
+public sealed record SparseLROptions
+{
+    public ClickLogGenerator Data { get; init; } = new();
+    /// <summary>Examples after the training ones, held out for evaluation.</summary>
+    public int HeldOut { get; init; } = 20_000;
+    public int Epochs { get; init; } = 3;
+    public int BatchSize { get; init; } = 500;
+    /// <summary>FTRL α.</summary>
+    public float LearningRate { get; init; } = 0.1f;
+    public float L1 { get; init; } = 1f;
+    public float L2 { get; init; } = 0.01f;
+    /// <summary>The bounded delay τ of pulls (0 sequential, int.MaxValue eventual).</summary>
+    public int MaxDelay { get; init; } = 2;
+    /// <summary>Progress reports per epoch and worker.</summary>
+    public int ReportsPerEpoch { get; init; } = 4;
+}

@@ -1,0 +1,19 @@
+namespace ParameterServer.Fast.Apps.SparseLR;
+
+/// <summary>What one worker measured; worker 0 also evaluates the whole model.</summary>
+public sealed record SparseLRResult
+{
+    public int Worker { get; init; }
+    public long Iterations { get; init; }
+    public long Examples { get; init; }
+    public double ComputeSeconds { get; init; }
+    public double WaitSeconds { get; init; }
+    public double TrainLogLoss { get; init; } = double.NaN;
+    /// <summary>Mean training log loss + λ₁‖w‖₁ / N (worker 0 only).</summary>
+    public double Objective { get; init; } = double.NaN;
+    public double TestLogLoss { get; init; } = double.NaN;
+    public double Auc { get; init; } = double.NaN;
+    public double Accuracy { get; init; } = double.NaN;
+    public long NonZeros { get; init; } = -1;
+    public long BytesSent { get; init; }
+}

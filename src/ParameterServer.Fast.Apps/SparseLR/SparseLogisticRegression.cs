@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using ParameterServer.Fast.Apps.Data;
+using ParameterServer.Fast.Apps.Evaluation;
+using ParameterServer.Fast.Cluster.Nodes;
+using ParameterServer.Fast.Cluster.Protocol;
+using ParameterServer.Fast.Core.Keys;
+using ParameterServer.Fast.Core.Tables;
+using ParameterServer.Fast.Core.Updaters;
+using ClusterConsistency = ParameterServer.Fast.Cluster.Consistency.Consistency;
+
+namespace ParameterServer.Fast.Apps.SparseLR;
+
+/// <summary>
+/// Sparse logistic regression with L1, trained by asynchronous minibatch SGD against the servers'
+/// FTRL-proximal updater: per minibatch a worker pulls the weights of the batch's features (under
+/// bounded delay τ), computes the log-loss gradient, pushes it, and ends the iteration.
+/// </summary>
+public static class SparseLogisticRegression
+{
+    public const string TableName = "lr-weights";
+
+    public static TableSpec WeightsSpec(SparseLROptions o) =>
+        TableSpec.Sparse(TableName, 1, UpdaterKind.Ftrl) with
+        {
+            Settings = new UpdaterSettings(LearningRate: o.LearningRate, L1: o.L1, L2: o.L2, Beta: 1f),
+            MaxRows = 1 << 26,
+        };
+
+    public static async Task<SparseLRResult> RunWorkerAsync(WorkerClient client, SparseLROptions o, CancellationToken cancellationToken = default)
+    {
+        TableHandle table = await client.DeclareTableAsync(WeightsSpec(o), cancellationToken).ConfigureAwait(false);
+        SparseDataset shard = o.Data.Generate().Shard(client.Rank, client.Workers);
+        var consistency = new ClusterConsistency(o.MaxDelay);
+        int batches = Math.Max(1, (shard.Count + o.BatchSize - 1) / o.BatchSize);
+        int reportEvery = Math.Max(1, batches / Math.Max(1, o.ReportsPerEpoch));
+        var batch = new Minibatch();
+        double compute = 0, wait = 0, lossSum = 0;
+        long examples = 0, iterations = 0, lossCount = 0;
+        for (int epoch = 0; epoch < o.Epochs; epoch++)
+        {
+            for (int b = 0; b < batches; b++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int start = b * o.BatchSize, count = Math.Min(o.BatchSize, shard.Count - start);
+                long t0 = Stopwatch.GetTimestamp();
+                batch.Load(shard, start, count);
+                long t1 = Stopwatch.GetTimestamp();
+                await client.PullAsync(table, batch.Keys, batch.Weights, consistency, cancellationToken).ConfigureAwait(false);
+                long t2 = Stopwatch.GetTimestamp();
+                lossSum += batch.Gradient(shard, start, count);
+                lossCount += count;
+                long t3 = Stopwatch.GetTimestamp();
+                await client.PushAsync(table, batch.Keys, batch.Gradients, cancellationToken).ConfigureAwait(false);
+                await client.AdvanceClockAsync().ConfigureAwait(false);
+                long t4 = Stopwatch.GetTimestamp();
+                compute += Seconds(t1 - t0) + Seconds(t3 - t2);
+                wait += Seconds(t2 - t1) + Seconds(t4 - t3);
+                examples += count;
+                iterations++;
+                if (iterations % reportEvery == 0)
+                {
+                    await client.ReportAsync(new ProgressReport(client.Rank, iterations, lossSum / lossCount, examples, compute, wait, false)).ConfigureAwait(false);
+                    lossSum = 0;
+                    lossCount = 0;
+                }
+            }
+        }
+        await client.BarrierAsync(1, cancellationToken).ConfigureAwait(false);
+        var result = new SparseLRResult { Worker = client.Rank, Iterations = iterations, Examples = examples, ComputeSeconds = compute, WaitSeconds = wait, BytesSent = client.BytesSent };
+        if (client.Rank == 0)
+            result = await EvaluateAsync(client, table, o, result, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    // Worker 0 scores the final model: the objective over all training data and the held-out metrics.
+    private static async Task<SparseLRResult> EvaluateAsync(WorkerClient client, TableHandle table, SparseLROptions o, SparseLRResult result, CancellationToken cancellationToken)
+    {
+        SparseDataset train = o.Data.Generate();
+        SparseDataset test = o.Data.Generate(o.Data.Examples, o.HeldOut);
+        (double[] trainP, double l1Norm, long nonZeros) = await PredictAsync(client, table, train, cancellationToken).ConfigureAwait(false);
+        (double[] testP, _, _) = await PredictAsync(client, table, test, cancellationToken).ConfigureAwait(false);
+        double trainLoss = Metrics.LogLoss(trainP, train.Labels);
+        return result with
+        {
+            TrainLogLoss = trainLoss,
+            Objective = trainLoss + (o.L1 * l1Norm / train.Count),
+            TestLogLoss = Metrics.LogLoss(testP, test.Labels),
+            Auc = Metrics.Auc(testP, test.Labels),
+            Accuracy = Metrics.Accuracy(testP, test.Labels),
+            NonZeros = nonZeros,
+        };
+    }
+
+    /// <summary>Probabilities of every example under the servers' current weights, ‖w‖₁ and nonzeros over its features.</summary>
+    public static async Task<(double[] P, double L1Norm, long NonZeros)> PredictAsync(WorkerClient client, TableHandle table, SparseDataset data, CancellationToken cancellationToken)
+    {
+        ulong[] keys = (ulong[])data.Keys.Clone();
+        keys = keys[..KeySet.SortUnique(keys)];
+        var weights = new float[keys.Length];
+        await client.PullAsync(table, keys, weights, ClusterConsistency.Eventual, cancellationToken).ConfigureAwait(false);
+        var p = new double[data.Count];
+        for (int i = 0; i < data.Count; i++)
+        {
+            double margin = 0;
+            ReadOnlySpan<ulong> k = data.KeysOf(i);
+            ReadOnlySpan<float> v = data.ValuesOf(i);
+            for (int f = 0; f < k.Length; f++)
+                margin += weights[KeySet.LowerBound(keys, k[f])] * v[f];
+            p[i] = 1 / (1 + Math.Exp(-margin));
+        }
+        double l1 = 0;
+        long nonZeros = 0;
+        foreach (float w in weights)
+        {
+            l1 += Math.Abs(w);
+            nonZeros += w != 0 ? 1 : 0;
+        }
+        return (p, l1, nonZeros);
+    }
+
+    private static double Seconds(long ticks) => ticks / (double)Stopwatch.Frequency;
+
+    /// <summary>The unique features of a minibatch, their pulled weights and pushed gradients.</summary>
+    private sealed class Minibatch
+    {
+        private ulong[] _keys = new ulong[1024];
+        private float[] _weights = new float[1024];
+        private float[] _gradients = new float[1024];
+        private int _count;
+
+        public ReadOnlyMemory<ulong> Keys => _keys.AsMemory(0, _count);
+        public Memory<float> Weights => _weights.AsMemory(0, _count);
+        public ReadOnlyMemory<float> Gradients => _gradients.AsMemory(0, _count);
+
+        public void Load(SparseDataset data, int start, int count)
+        {
+            int from = data.Offsets[start], to = data.Offsets[start + count];
+            if (_keys.Length < to - from)
+            {
+                _keys = new ulong[to - from];
+                _weights = new float[to - from];
+                _gradients = new float[to - from];
+            }
+            data.Keys.AsSpan(from, to - from).CopyTo(_keys);
+            _count = KeySet.SortUnique(_keys.AsSpan(0, to - from));
+        }
+
+        /// <summary>Fills the gradient of the summed log loss; returns the summed log loss before the update.</summary>
+        public double Gradient(SparseDataset data, int start, int count)
+        {
+            Span<float> g = _gradients.AsSpan(0, _count);
+            g.Clear();
+            ReadOnlySpan<ulong> keys = _keys.AsSpan(0, _count);
+            double loss = 0;
+            for (int i = start; i < start + count; i++)
+            {
+                ReadOnlySpan<ulong> k = data.KeysOf(i);
+                ReadOnlySpan<float> v = data.ValuesOf(i);
+                double margin = 0;
+                for (int f = 0; f < k.Length; f++)
+                    margin += _weights[KeySet.LowerBound(keys, k[f])] * v[f];
+                double p = 1 / (1 + Math.Exp(-margin));
+                float y = data.Labels[i];
+                loss -= y > 0.5f ? Math.Log(Math.Max(p, 1e-12)) : Math.Log(Math.Max(1 - p, 1e-12));
+                float residual = (float)(p - y);
+                for (int f = 0; f < k.Length; f++)
+                    g[KeySet.LowerBound(keys, k[f])] += residual * v[f];
+            }
+            return loss;
+        }
+    }
+}

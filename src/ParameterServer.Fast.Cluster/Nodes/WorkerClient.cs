@@ -1,0 +1,330 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ParameterServer.Fast.Cluster.Placement;
+using ParameterServer.Fast.Cluster.Protocol;
+using ParameterServer.Fast.Codec.Frames;
+using ParameterServer.Fast.Codec.Values;
+using ParameterServer.Fast.Core.Keys;
+using ParameterServer.Fast.Core.Tables;
+using ParameterServer.Fast.Transport.Connections;
+
+namespace ParameterServer.Fast.Cluster.Nodes;
+
+/// <summary>A declared table as a worker sees it.</summary>
+public sealed record TableHandle(uint Id, TableSpec Spec);
+
+/// <summary>
+/// The worker's client of the parameter server (ps-lite's KVWorker): declare tables, then push
+/// and pull sorted unique key sets or dense ranges. Each call slices its keys by the range map
+/// without copying, sends one frame per server, and returns a task that completes when every
+/// server answered, so many requests can be in flight. Pulls carry the worker's clock and the
+/// consistency asked for; <see cref="AdvanceClockAsync"/> ends an iteration. Errors name the
+/// table, the range and the server.
+/// </summary>
+public sealed class WorkerClient : IAsyncDisposable
+{
+    private readonly ITransport _transport;
+    private readonly ILogger _logger;
+    private readonly FrameDecoder _schedulerDecoder = new();
+    private readonly PendingRequests _pending = new();
+    private readonly Dictionary<int, ServerLink> _servers = [];
+    private readonly TaskCompletionSource<RangeMap> _firstMap = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<ulong, TaskCompletionSource<RangeMap>> _declares = [];
+    private readonly Dictionary<uint, TaskCompletionSource> _barriers = [];
+    private readonly object _lock = new();
+    private IConnection _scheduler = null!;
+    private volatile RangeMap? _map;
+    private long _declareIds;
+
+    private WorkerClient(ITransport transport, ILogger logger)
+    {
+        _transport = transport;
+        _logger = logger;
+    }
+
+    public int Rank { get; private set; } = -1;
+
+    public uint NodeId { get; private set; }
+
+    public int Workers => Map.Workers;
+
+    public RangeMap Map => _map ?? throw new InvalidOperationException("not connected");
+
+    /// <summary>This worker's iteration clock: raised by <see cref="AdvanceClockAsync"/>.</summary>
+    public long Clock { get; private set; }
+
+    /// <summary>Completes when the scheduler ends the job.</summary>
+    public Task ShutdownRequested => _shutdown.Task;
+
+    /// <summary>Seconds spent waiting for pulls to be answered (network, queueing and consistency).</summary>
+    public double PullWaitSeconds { get; private set; }
+
+    /// <summary>Bytes of frames sent to servers.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    private long _bytesSent;
+
+    public static async Task<WorkerClient> ConnectAsync(ITransport transport, Endpoint scheduler, ILogger? logger = null, CancellationToken cancellationToken = default)
+    {
+        var client = new WorkerClient(transport, logger ?? NullLogger.Instance);
+        client._scheduler = await transport.ConnectAsync(scheduler, cancellationToken).ConfigureAwait(false);
+        client._scheduler.Start(new SchedulerHandler(client));
+        await FrameOut.SendControl(client._scheduler, new FrameHeader(MessageType.Register),
+            ControlMessages.Encode(new RegisterRequest(NodeRole.Worker, ""))).ConfigureAwait(false);
+        RangeMap map = await client._firstMap.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await client.ConnectServers(map, cancellationToken).ConfigureAwait(false);
+        return client;
+    }
+
+    private async Task ConnectServers(RangeMap map, CancellationToken cancellationToken)
+    {
+        foreach (ServerInfo s in map.Servers)
+        {
+            if (_servers.ContainsKey(s.Id))
+                continue;
+            IConnection c = await _transport.ConnectAsync(Endpoint.Parse(s.Endpoint), cancellationToken).ConfigureAwait(false);
+            var link = new ServerLink(this, s.Id, c);
+            _servers[s.Id] = link;
+            c.Start(link);
+        }
+    }
+
+    /// <summary>Declares a table (or finds it, when another worker declared the same spec first).</summary>
+    public async Task<TableHandle> DeclareTableAsync(TableSpec spec, CancellationToken cancellationToken = default)
+    {
+        spec.Validate();
+        var done = new TaskCompletionSource<RangeMap>(TaskCreationOptions.RunContinuationsAsynchronously);
+        ulong id = (ulong)Interlocked.Increment(ref _declareIds);
+        lock (_lock)
+            _declares[id] = done;
+        await FrameOut.SendControl(_scheduler, new FrameHeader(MessageType.DeclareTable, SenderId: NodeId, RequestId: id), ControlMessages.Encode(spec)).ConfigureAwait(false);
+        RangeMap map = await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        TableLayout layout = map.Table(spec.Name) ?? throw new InvalidOperationException($"the scheduler did not publish table '{spec.Name}'");
+        return new TableHandle(layout.Id, layout.Spec);
+    }
+
+    /// <summary>Pushes one row of values per key (keys sorted and unique) through the servers' updater.</summary>
+    public ValueTask PushAsync(TableHandle table, ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> values, CancellationToken cancellationToken = default) =>
+        Send(MessageType.Push, table, keys, values, default, null, Consistency.Consistency.Eventual);
+
+    /// <summary>Pulls one row per key into <paramref name="values"/>, once <paramref name="consistency"/> holds for this worker's clock.</summary>
+    public ValueTask PullAsync(TableHandle table, ReadOnlyMemory<ulong> keys, Memory<float> values, Consistency.Consistency consistency, CancellationToken cancellationToken = default) =>
+        Send(MessageType.Pull, table, keys, default, values, null, consistency);
+
+    /// <summary>Pushes the rows of a dense range, values in key order.</summary>
+    public ValueTask PushRangeAsync(TableHandle table, KeyRange range, ReadOnlyMemory<float> values, CancellationToken cancellationToken = default) =>
+        Send(MessageType.Push, table, default, values, default, range, Consistency.Consistency.Eventual);
+
+    /// <summary>Pulls the rows of a dense range into <paramref name="values"/>.</summary>
+    public ValueTask PullRangeAsync(TableHandle table, KeyRange range, Memory<float> values, Consistency.Consistency consistency, CancellationToken cancellationToken = default) =>
+        Send(MessageType.Pull, table, default, default, values, range, consistency);
+
+    /// <summary>Pushes, then pulls the same keys once the push is applied (one round of SGD).</summary>
+    public async ValueTask PushPullAsync(TableHandle table, ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> push, Memory<float> pull, Consistency.Consistency consistency)
+    {
+        await PushAsync(table, keys, push).ConfigureAwait(false);
+        await PullAsync(table, keys, pull, consistency).ConfigureAwait(false);
+    }
+
+    /// <summary>Ends an iteration: the clock advances and every server learns it (bounded delay counts these).</summary>
+    public async ValueTask AdvanceClockAsync()
+    {
+        Clock++;
+        foreach (ServerLink s in _servers.Values)
+            await FrameOut.SendControl(s.Connection, new FrameHeader(MessageType.Clock, 0, NodeId, 0, Clock)).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until every live worker reached barrier <paramref name="id"/>.</summary>
+    public async Task BarrierAsync(uint id, CancellationToken cancellationToken = default)
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+            _barriers[id] = tcs;
+        await FrameOut.SendControl(_scheduler, new FrameHeader(MessageType.Barrier, SenderId: NodeId, Argument: id)).ConfigureAwait(false);
+        await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public ValueTask ReportAsync(ProgressReport report) =>
+        FrameOut.SendControl(_scheduler, new FrameHeader(MessageType.Progress, SenderId: NodeId), ControlMessages.Encode(report));
+
+    private async ValueTask Send(MessageType type, TableHandle table, ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> values,
+        Memory<float> destination, KeyRange? range, Consistency.Consistency consistency)
+    {
+        RangeMap map = Map;
+        TableLayout layout = map.Table(table.Id) ?? throw new ArgumentException($"table '{table.Spec.Name}' is not in range map version {map.Version}");
+        int width = layout.Spec.Width;
+        long count = range is { } r ? (long)r.Size : keys.Length;
+        Memory<float> payload = type == MessageType.Pull ? destination : default;
+        long valueCount = type == MessageType.Pull ? destination.Length : values.Length;
+        if (valueCount != count * width)
+            throw new ArgumentException($"table '{layout.Spec.Name}': {count} keys of width {width} need {count * width} values, got {valueCount}");
+        if (range is null)
+            KeySet.Validate(keys.Span);
+        else if (!layout.Spec.Range.Contains(range.Value))
+            throw new ArgumentOutOfRangeException(nameof(range), $"table '{layout.Spec.Name}': range {range} is outside {layout.Spec.Range}");
+
+        // Slice by the range map: each part of the table the request touches goes to its primary.
+        var parts = new List<(RangeAssignment Part, int Start, int Length)>();
+        foreach (RangeAssignment part in layout.Ranges)
+        {
+            if (range is { } rr)
+            {
+                KeyRange overlap = part.Range.Intersect(rr);
+                if (!overlap.IsEmpty)
+                    parts.Add((part, (int)(overlap.Begin - rr.Begin), (int)overlap.Size));
+            }
+            else
+            {
+                (int start, int length) = KeySet.Slice(keys.Span, part.Range);
+                if (length > 0)
+                    parts.Add((part, start, length));
+            }
+        }
+        if (range is null && parts.Sum(p => p.Length) != keys.Length)
+            throw new ArgumentOutOfRangeException(nameof(keys), $"table '{layout.Spec.Name}': some keys are outside its range {layout.Spec.Range}");
+        if (parts.Count == 0)
+            return;
+        var ticket = new RequestTicket();
+        ticket.Reset(parts.Count);
+        long clock = Clock;
+        long started = Stopwatch.GetTimestamp();
+        foreach ((RangeAssignment part, int start, int length) in parts)
+        {
+            ServerLink server = _servers[part.Primary];
+            string what = range is { } rr2
+                ? $"{type.ToString().ToLowerInvariant()} of table '{layout.Spec.Name}' range [{rr2.Begin + (ulong)start}, {rr2.Begin + (ulong)(start + length)}) on server {NodeIds.ServerRank((uint)part.Primary)}"
+                : $"{type.ToString().ToLowerInvariant()} of table '{layout.Spec.Name}' keys [{keys.Span[start]}..{keys.Span[start + length - 1]}] on server {NodeIds.ServerRank((uint)part.Primary)}";
+            Memory<float> partDestination = type == MessageType.Pull ? payload.Slice(start * width, length * width) : default;
+            ulong requestId = _pending.Add(new PendingPart(ticket, partDestination, what) { Server = part.Primary });
+            var header = new FrameHeader(type, layout.Id, NodeId, requestId, clock, type == MessageType.Pull ? (uint)Math.Min(consistency.MaxDelay, int.MaxValue) : 0);
+            KeyRangeOrList keyForm = range is { } rr3 ? KeyRangeOrList.Range(rr3.Begin + (ulong)start, rr3.Begin + (ulong)(start + length)) : KeyRangeOrList.List;
+            ReadOnlySpan<ulong> partKeys = range is null ? keys.Span.Slice(start, length) : default;
+            ReadOnlySpan<float> partValues = type == MessageType.Push ? values.Span.Slice(start * width, length * width) : default;
+            try
+            {
+                ValueTask sent = FrameOut.SendData(server.Connection, header, partKeys, keyForm, partValues, ValueEncoding.Raw, out int frameBytes);
+                Interlocked.Add(ref _bytesSent, Math.Max(0, frameBytes));
+                await sent.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ConnectionClosedException or IOException)
+            {
+                if (_pending.TryRemove(requestId, out _))
+                    ticket.PartFailed(new IOException($"{what}: {e.Message}", e));
+            }
+        }
+        await ticket.Task.ConfigureAwait(false);
+        if (type == MessageType.Pull)
+            PullWaitSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    private void OnServerFrame(ServerLink link, ReadOnlySpan<byte> bytes)
+    {
+        Frame frame = link.Decoder.Read(bytes);
+        if (!_pending.TryRemove(frame.RequestId, out PendingPart? part))
+            return;
+        switch (frame.Type)
+        {
+            case MessageType.PushAck:
+                part!.Ticket.PartDone();
+                break;
+            case MessageType.PullResponse:
+                if (frame.ValueCount != part!.Destination.Length)
+                {
+                    part.Ticket.PartFailed(new ProtocolException($"{part.Description}: server answered {frame.ValueCount} values for {part.Destination.Length}"));
+                    break;
+                }
+                FrameDecoder.DecodeValues(frame, part.Destination.Span);
+                part.Ticket.PartDone();
+                break;
+            case MessageType.Error:
+                part!.Ticket.PartFailed(new ParameterServerException($"{part.Description} failed: {FrameDecoder.ErrorMessage(frame)}"));
+                break;
+            default:
+                part!.Ticket.PartFailed(new ProtocolException($"{part.Description}: unexpected {frame.Type} answer"));
+                break;
+        }
+    }
+
+    private void OnSchedulerFrame(ReadOnlySpan<byte> bytes)
+    {
+        Frame frame = _schedulerDecoder.Read(bytes);
+        switch (frame.Type)
+        {
+            case MessageType.Register:
+                RegisterReply reply = ControlMessages.DecodeRegisterReply(frame.Extras);
+                NodeId = (uint)reply.NodeId;
+                Rank = reply.Rank;
+                break;
+            case MessageType.RangeMap:
+                RangeMap map = ControlMessages.DecodeRangeMap(frame.Extras);
+                if (_map is null || map.Version > _map.Version)
+                    _map = map;
+                _firstMap.TrySetResult(map);
+                TaskCompletionSource<RangeMap>? declare = null;
+                lock (_lock)
+                {
+                    if (frame.RequestId != 0 && _declares.Remove(frame.RequestId, out declare))
+                    {
+                    }
+                }
+                declare?.TrySetResult(map);
+                break;
+            case MessageType.Barrier:
+                TaskCompletionSource? barrier;
+                lock (_lock)
+                    _barriers.Remove(frame.Argument, out barrier);
+                barrier?.TrySetResult();
+                break;
+            case MessageType.Error:
+                string message = FrameDecoder.ErrorMessage(frame);
+                lock (_lock)
+                {
+                    if (_declares.Remove(frame.RequestId, out TaskCompletionSource<RangeMap>? failed))
+                        failed.TrySetException(new ParameterServerException(message));
+                }
+                _logger.LogWarning("worker {Rank}: {Message}", Rank, message);
+                break;
+            case MessageType.Shutdown:
+                _shutdown.TrySetResult();
+                break;
+        }
+    }
+
+    private void OnServerClosed(ServerLink link, Exception? error) =>
+        _pending.FailAll(p => p.Server == link.Id,
+            p => new IOException($"{p.Description}: connection lost{(error is null ? "" : $" ({error.Message})")}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (ServerLink s in _servers.Values)
+            await s.Connection.DisposeAsync().ConfigureAwait(false);
+        await _scheduler.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private sealed class ServerLink(WorkerClient owner, int id, IConnection connection) : IFrameHandler
+    {
+        public int Id => id;
+        public IConnection Connection => connection;
+        public FrameDecoder Decoder { get; } = new();
+
+        public void OnFrame(IConnection c, ReadOnlySpan<byte> frame) => owner.OnServerFrame(this, frame);
+
+        public void OnClosed(IConnection c, Exception? error) => owner.OnServerClosed(this, error);
+    }
+
+    private sealed class SchedulerHandler(WorkerClient owner) : IFrameHandler
+    {
+        public void OnFrame(IConnection c, ReadOnlySpan<byte> frame) => owner.OnSchedulerFrame(frame);
+
+        public void OnClosed(IConnection c, Exception? error)
+        {
+            owner._firstMap.TrySetException(new IOException($"scheduler connection ended{(error is null ? "" : $": {error.Message}")}"));
+            owner._shutdown.TrySetResult();
+        }
+    }
+}
+
+/// <summary>A request the servers refused, with their reason.</summary>
+public sealed class ParameterServerException(string message) : Exception(message);
