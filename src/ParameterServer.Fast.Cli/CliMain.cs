@@ -22,6 +22,9 @@ public static class CliMain
             {
                 "bench" => BenchCommand.Run(rest, output),
                 "local" => Commands.LocalCommand.Run(rest, output),
+                "scheduler" => Commands.NodeCommands.Scheduler(rest, output),
+                "server" => Commands.NodeCommands.Server(rest, output),
+                "worker" => Commands.NodeCommands.Worker(rest, output),
                 "version" or "--version" => PrintVersion(output),
                 _ => throw new UsageException($"psf: unknown command '{verb}'"),
             };
@@ -56,6 +59,10 @@ public static class CliMain
               local             an embedded cluster on this machine training a model:
                                 --app sparse-lr --servers N --workers M --transport inproc|tcp
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--json FILE]
+              scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
+              server            a server: --scheduler tcp://HOST:PORT [--listen tcp://HOST:PORT] [--advertise HOST]
+              worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
+                                (every node needs the same secret: PSF_SECRET or --secret-file FILE)
               bench SUITE       benchmarks: kernels, codec, or all (--check compares with perf/baselines)
               version           versions of psf and of the native shim
             """);

@@ -16,4 +16,27 @@ public sealed record SparseLRResult
     public double Accuracy { get; init; } = double.NaN;
     public long NonZeros { get; init; } = -1;
     public long BytesSent { get; init; }
+
+    /// <summary>The named results a final progress report carries (the --json names).</summary>
+    public Dictionary<string, double> ToMetrics()
+    {
+        var m = new Dictionary<string, double>
+        {
+            ["iterations"] = Iterations,
+            ["examples"] = Examples,
+            ["compute_seconds"] = ComputeSeconds,
+            ["wait_seconds"] = WaitSeconds,
+            ["bytes_sent"] = BytesSent,
+        };
+        if (Worker == 0)
+        {
+            m["objective"] = Objective;
+            m["train_logloss"] = TrainLogLoss;
+            m["test_logloss"] = TestLogLoss;
+            m["auc"] = Auc;
+            m["accuracy"] = Accuracy;
+            m["nonzeros"] = NonZeros;
+        }
+        return m;
+    }
 }

@@ -26,6 +26,17 @@ public static class SparseLogisticRegression
             MaxRows = 1 << 26,
         };
 
+    /// <summary>Runs the worker's part of the job, then sends the final report with its results.</summary>
+    public static async Task<SparseLRResult> RunAndReportAsync(WorkerClient client, SparseLROptions o, CancellationToken cancellationToken = default)
+    {
+        SparseLRResult r = await RunWorkerAsync(client, o, cancellationToken).ConfigureAwait(false);
+        await client.ReportAsync(new ProgressReport(client.Rank, r.Iterations, r.TrainLogLoss, r.Examples, r.ComputeSeconds, r.WaitSeconds, true)
+        {
+            Metrics = r.ToMetrics(),
+        }).ConfigureAwait(false);
+        return r;
+    }
+
     public static async Task<SparseLRResult> RunWorkerAsync(WorkerClient client, SparseLROptions o, CancellationToken cancellationToken = default)
     {
         TableHandle table = await client.DeclareTableAsync(WeightsSpec(o), cancellationToken).ConfigureAwait(false);

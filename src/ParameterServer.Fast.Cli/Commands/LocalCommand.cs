@@ -17,31 +17,17 @@ public static class LocalCommand
     public static int Run(string[] argv, TextWriter output)
     {
         var args = new Arguments("local", argv);
-        string app = args.String("app", "sparse-lr");
-        if (app is not "sparse-lr")
-            throw new UsageException(app is "countmin" or "mlp"
-                ? $"psf local: --app {app} is not part of this build yet; sparse-lr is"
-                : $"psf local: unknown app '{app}': use sparse-lr, countmin or mlp");
-        string delay = args.String("max-delay", "2");
-        int maxDelay = delay is "inf" or "infinity" or "eventual" ? int.MaxValue
-            : int.TryParse(delay, out int d) && d >= 0 ? d : throw new UsageException($"psf local: --max-delay must be a whole number ≥ 0 or 'inf', got '{delay}'");
         var options = new LocalOptions
         {
-            App = app,
+            App = AppArguments.ReadSparseLR(args),
             Servers = args.Int("servers", 2, 1, 64),
             Workers = args.Int("workers", 2, 1, 256),
             Transport = args.Choice("transport", TransportKind.Tcp, s_transports),
-            MaxDelay = maxDelay,
             Replicas = args.Int("replicas", 1, 1, 8),
-            Epochs = args.Int("epochs", 3, 1, 10_000),
-            Examples = args.Int("examples", 100_000, 100, 100_000_000),
-            BatchSize = args.Int("batch-size", 500, 1, 1_000_000),
-            Seed = (ulong)args.Long("seed", 1, 0),
             Json = args.String("json"),
             Quiet = args.Flag("quiet"),
+            Timeout = TimeSpan.FromSeconds(args.Int("timeout", 1800, 10, 7 * 24 * 3600)),
         };
-        if (args.String("data") is { } data)
-            throw new UsageException($"psf local: reading --data files ('{data}') is not part of this build yet; leave it out to train on the built-in click-log data");
         if (args.String("report") is { } report)
             throw new UsageException($"psf local: --report ('{report}') is not part of this build yet; use --json FILE");
         args.EnsureAllUsed();

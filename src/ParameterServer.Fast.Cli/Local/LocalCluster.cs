@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using ParameterServer.Fast.Apps.Data;
 using ParameterServer.Fast.Apps.SparseLR;
 using ParameterServer.Fast.Cli.Bench;
 using ParameterServer.Fast.Cluster.Nodes;
@@ -28,85 +27,108 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             TransportKind.Tcp => new TcpTransport(secret),
             _ => throw new ArgumentException($"transport {options.Transport} is not available for psf local yet: use inproc or tcp"),
         };
-        Endpoint Listen(string name) => options.Transport == TransportKind.InProc ? Endpoint.Parse($"inproc://{name}") : Endpoint.Parse("tcp://127.0.0.1:0");
-
-        var lr = new SparseLROptions
-        {
-            Data = new ClickLogGenerator { Examples = options.Examples, Seed = options.Seed },
-            Epochs = options.Epochs,
-            BatchSize = options.BatchSize,
-            MaxDelay = options.MaxDelay,
-        };
-        output.WriteLine($"psf local: {options.App}, {options.Servers} servers, {options.Workers} workers, {options.Transport.ToString().ToLowerInvariant()}, " +
-            $"max delay {(options.MaxDelay == int.MaxValue ? "∞" : options.MaxDelay.ToString(CultureInfo.InvariantCulture))}, " +
-            $"{options.Examples:N0} examples × {options.Epochs} epochs");
+        SparseLROptions lr = options.App;
+        string mode = options.Transport == TransportKind.InProc ? "in one process" : "each its own process";
+        output.WriteLine($"psf local: sparse-lr, {options.Servers} servers, {options.Workers} workers, {options.Transport.ToString().ToLowerInvariant()} ({mode}), " +
+            $"max delay {(lr.MaxDelay == int.MaxValue ? "∞" : lr.MaxDelay.ToString(CultureInfo.InvariantCulture))}, " +
+            $"{lr.Data.Examples:N0} examples × {lr.Epochs} epochs");
         var clock = Stopwatch.StartNew();
         var job = new JobOptions { Servers = options.Servers, Workers = options.Workers, Replicas = options.Replicas };
         await using var scheduler = new SchedulerNode(transport, Listen("scheduler"), job);
-        var progress = new ProgressPrinter(output, options.Workers, lr.Epochs * (int)Math.Ceiling(options.Examples / (double)options.Workers / lr.BatchSize), options.Quiet, clock);
-        scheduler.Progress += progress.OnReport;
+        var progress = new ProgressPrinter(output, options.Workers, lr.Epochs * (int)Math.Ceiling(lr.Data.Examples / (double)options.Workers / lr.BatchSize), options.Quiet, clock);
+        var finals = new Dictionary<int, ProgressReport>();
+        scheduler.Progress += r =>
+        {
+            progress.OnReport(r);
+            if (r.Done)
+                lock (finals)
+                    finals[r.Worker] = r;
+        };
         scheduler.Start();
 
+        if (options.Transport == TransportKind.InProc)
+            await RunInProcess(transport, scheduler, lr, cancellationToken).ConfigureAwait(false);
+        else
+            await RunAsProcesses(secret, scheduler, lr, cancellationToken).ConfigureAwait(false);
+        double seconds = clock.Elapsed.TotalSeconds;
+        Report(finals, seconds, lr);
+        return 0;
+    }
+
+    private Endpoint Listen(string name) =>
+        options.Transport == TransportKind.InProc ? Endpoint.Parse($"inproc://{name}") : Endpoint.Parse("tcp://127.0.0.1:0");
+
+    private async Task RunInProcess(ITransport transport, SchedulerNode scheduler, SparseLROptions lr, CancellationToken cancellationToken)
+    {
         var servers = new List<ServerNode>();
         for (int s = 0; s < options.Servers; s++)
-        {
-            var server = new ServerNode(transport, Listen($"server-{s}"), scheduler.Endpoint);
-            servers.Add(server);
-        }
+            servers.Add(new ServerNode(transport, Listen($"server-{s}"), scheduler.Endpoint));
         await Task.WhenAll(servers.Select(s => s.StartAsync(cancellationToken))).ConfigureAwait(false);
-
         var workers = new List<WorkerClient>();
         for (int w = 0; w < options.Workers; w++)
             workers.Add(await WorkerClient.ConnectAsync(transport, scheduler.Endpoint, cancellationToken: cancellationToken).ConfigureAwait(false));
-        SparseLRResult[] results = await Task.WhenAll(workers.Select(w => Task.Run(async () =>
-        {
-            SparseLRResult r = await SparseLogisticRegression.RunWorkerAsync(w, lr, cancellationToken).ConfigureAwait(false);
-            await w.ReportAsync(new ProgressReport(w.Rank, r.Iterations, r.TrainLogLoss, r.Examples, r.ComputeSeconds, r.WaitSeconds, true)).ConfigureAwait(false);
-            return r;
-        }, cancellationToken))).ConfigureAwait(false);
-        await scheduler.Finished.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
-        double seconds = clock.Elapsed.TotalSeconds;
-
+        await Task.WhenAll(workers.Select(w => Task.Run(() => SparseLogisticRegression.RunAndReportAsync(w, lr, cancellationToken), cancellationToken))).ConfigureAwait(false);
+        await scheduler.Finished.WaitAsync(options.Timeout, cancellationToken).ConfigureAwait(false);
         foreach (WorkerClient w in workers)
             await w.DisposeAsync().ConfigureAwait(false);
         foreach (ServerNode s in servers)
             await s.DisposeAsync().ConfigureAwait(false);
+    }
 
-        SparseLRResult model = results.Single(r => r.Worker == 0);
-        long iterations = results.Sum(r => r.Iterations);
-        double bytesPerIteration = iterations == 0 ? 0 : results.Sum(r => (double)r.BytesSent) / iterations;
+    private async Task RunAsProcesses(ClusterSecret secret, SchedulerNode scheduler, SparseLROptions lr, CancellationToken cancellationToken)
+    {
+        var environment = new Dictionary<string, string> { ["PSF_SECRET"] = secret.ToHex() };
+        using var children = new ChildProcesses(output, environment);
+        string schedulerAddress = scheduler.Endpoint.ToString();
+        for (int s = 0; s < options.Servers; s++)
+            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", "tcp://127.0.0.1:0"]);
+        for (int w = 0; w < options.Workers; w++)
+            children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. Commands.AppArguments.ToArguments(lr)]);
+        Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);
+        Task first = await Task.WhenAny(finished, children.Failure).ConfigureAwait(false);
+        if (first == children.Failure)
+            throw new InvalidOperationException($"the job failed: {await children.Failure.ConfigureAwait(false)}");
+        await finished.ConfigureAwait(false);
+        await children.WaitForExitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+    }
+
+    private void Report(Dictionary<int, ProgressReport> finals, double seconds, SparseLROptions lr)
+    {
+        if (!finals.TryGetValue(0, out ProgressReport? model))
+            throw new InvalidOperationException("worker 0 finished without its final report");
+        double Metric(ProgressReport r, string name) => r.Metrics.TryGetValue(name, out double v) ? v : double.NaN;
+        double iterations = finals.Values.Sum(r => Metric(r, "iterations"));
+        double bytes = finals.Values.Sum(r => Metric(r, "bytes_sent"));
         var summary = new List<BenchResult>
         {
-            new("objective", model.Objective, "log loss + λ₁‖w‖₁/N"),
-            new("test_logloss", model.TestLogLoss, "nats"),
-            new("auc", model.Auc, ""),
-            new("accuracy", model.Accuracy, ""),
-            new("nonzeros", model.NonZeros, "weights"),
+            new("objective", Metric(model, "objective"), "log loss + λ₁‖w‖₁/N"),
+            new("test_logloss", Metric(model, "test_logloss"), "nats"),
+            new("auc", Metric(model, "auc"), ""),
+            new("accuracy", Metric(model, "accuracy"), ""),
+            new("nonzeros", Metric(model, "nonzeros"), "weights"),
             new("seconds", seconds, "s"),
-            new("examples_per_s", results.Sum(r => (double)r.Examples) / seconds, "examples/s"),
-            new("worker_bytes_per_iteration", bytesPerIteration, "bytes"),
+            new("examples_per_s", finals.Values.Sum(r => Metric(r, "examples")) / seconds, "examples/s"),
+            new("worker_bytes_per_iteration", iterations == 0 ? 0 : bytes / iterations, "bytes"),
         };
-        foreach (SparseLRResult r in results.OrderBy(r => r.Worker))
+        foreach (ProgressReport r in finals.Values.OrderBy(r => r.Worker))
         {
-            summary.Add(new BenchResult($"worker_{r.Worker}_compute_seconds", r.ComputeSeconds, "s") { Extra = { ["worker"] = r.Worker } });
-            summary.Add(new BenchResult($"worker_{r.Worker}_wait_seconds", r.WaitSeconds, "s") { Extra = { ["worker"] = r.Worker } });
+            summary.Add(new BenchResult($"worker_{r.Worker}_compute_seconds", Metric(r, "compute_seconds"), "s") { Extra = { ["worker"] = r.Worker } });
+            summary.Add(new BenchResult($"worker_{r.Worker}_wait_seconds", Metric(r, "wait_seconds"), "s") { Extra = { ["worker"] = r.Worker } });
         }
         output.WriteLine();
         output.WriteLine($"done in {seconds:0.0} s");
         foreach (BenchResult r in summary)
             output.WriteLine("  " + JsonReport.Format(r));
-        if (options.Json is not null)
+        if (options.Json is null)
+            return;
+        var config = new Dictionary<string, object>
         {
-            var config = new Dictionary<string, object>
-            {
-                ["app"] = options.App, ["servers"] = options.Servers, ["workers"] = options.Workers,
-                ["transport"] = options.Transport.ToString().ToLowerInvariant(), ["max_delay"] = options.MaxDelay == int.MaxValue ? -1 : options.MaxDelay,
-                ["replicas"] = options.Replicas, ["epochs"] = options.Epochs, ["examples"] = options.Examples, ["batch_size"] = options.BatchSize,
-            };
-            JsonReport.Write(options.Json, "local", config, summary);
-            output.WriteLine($"wrote {options.Json}");
-        }
-        return 0;
+            ["app"] = "sparse-lr", ["servers"] = options.Servers, ["workers"] = options.Workers,
+            ["transport"] = options.Transport.ToString().ToLowerInvariant(), ["max_delay"] = lr.MaxDelay == int.MaxValue ? -1 : lr.MaxDelay,
+            ["replicas"] = options.Replicas, ["epochs"] = lr.Epochs, ["examples"] = lr.Data.Examples, ["batch_size"] = lr.BatchSize,
+        };
+        JsonReport.Write(options.Json, "local", config, summary);
+        output.WriteLine($"wrote {options.Json}");
     }
 
     /// <summary>Prints a progress line per report, at most a few per second.</summary>

@@ -36,11 +36,14 @@ public sealed class ServerNode : IAsyncDisposable
     private IConnection? _schedulerConnection;
     private RangeMap? _map;
     private uint _nodeId;
+    private readonly string? _advertise;
     private ulong[] _keyBuffer = new ulong[1024];
     private float[] _valueBuffer = new float[1024];
 
-    public ServerNode(ITransport transport, Endpoint listenAt, Endpoint scheduler, ILogger? logger = null)
+    /// <param name="advertise">The host workers should dial, when the listen address is a wildcard (0.0.0.0, ::).</param>
+    public ServerNode(ITransport transport, Endpoint listenAt, Endpoint scheduler, ILogger? logger = null, string? advertise = null)
     {
+        _advertise = advertise;
         _transport = transport;
         _listenAt = listenAt;
         _scheduler = scheduler;
@@ -68,8 +71,16 @@ public sealed class ServerNode : IAsyncDisposable
         _schedulerConnection = await _transport.ConnectAsync(_scheduler, cancellationToken).ConfigureAwait(false);
         _schedulerConnection.Start(_inbox);
         await FrameOut.SendControl(_schedulerConnection, new FrameHeader(MessageType.Register),
-            ControlMessages.Encode(new RegisterRequest(NodeRole.Server, _listener.LocalEndpoint.ToString()))).ConfigureAwait(false);
+            ControlMessages.Encode(new RegisterRequest(NodeRole.Server, AdvertisedEndpoint().ToString()))).ConfigureAwait(false);
         await _registered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private Endpoint AdvertisedEndpoint()
+    {
+        Endpoint local = _listener!.LocalEndpoint;
+        if (_advertise is not null)
+            return local with { Host = _advertise };
+        return local.Host is "0.0.0.0" or "::" ? local with { Host = local.Host == "::" ? "::1" : "127.0.0.1" } : local;
     }
 
     private async Task AcceptLoop()

@@ -12,8 +12,14 @@ public sealed record RegisterRequest(NodeRole Role, string Endpoint);
 /// <summary>The scheduler's answer: the node's id and rank within its role.</summary>
 public sealed record RegisterReply(int NodeId, int Rank);
 
-/// <summary>A worker's report: iteration, objective so far, examples processed, and whether it is done.</summary>
-public sealed record ProgressReport(int Worker, long Iteration, double Objective, long Examples, double ComputeSeconds, double WaitSeconds, bool Done, double Accuracy = double.NaN);
+/// <summary>
+/// A worker's report: iteration, objective so far, examples processed, and whether it is done;
+/// a final report carries the application's named results in <see cref="Metrics"/>.
+/// </summary>
+public sealed record ProgressReport(int Worker, long Iteration, double Objective, long Examples, double ComputeSeconds, double WaitSeconds, bool Done)
+{
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+}
 
 /// <summary>
 /// Encoding of the control-plane payloads carried in frame extras. Decoders validate every value
@@ -66,7 +72,12 @@ public static class ControlMessages
         w.F64(p.ComputeSeconds);
         w.F64(p.WaitSeconds);
         w.Bool(p.Done);
-        w.F64(p.Accuracy);
+        w.I32(p.Metrics.Count);
+        foreach ((string name, double value) in p.Metrics)
+        {
+            w.Str(name);
+            w.F64(value);
+        }
         return w.Written.ToArray();
     }
 
@@ -74,9 +85,13 @@ public static class ControlMessages
     {
         var r = new PayloadReader(data, "progress");
         var p = new ProgressReport(r.I32("worker"), r.I64("iteration"), r.F64("objective"), r.I64("examples"),
-            r.F64("compute seconds"), r.F64("wait seconds"), r.Bool("done"), r.F64("accuracy"));
+            r.F64("compute seconds"), r.F64("wait seconds"), r.Bool("done"));
+        int count = r.Count("metrics", 12, 1024);
+        var metrics = new Dictionary<string, double>(count);
+        for (int i = 0; i < count; i++)
+            metrics[r.Str("metric name", 128)] = r.F64("metric value");
         r.End();
-        return p;
+        return p with { Metrics = metrics };
     }
 
     public static byte[] Encode(TableSpec spec)

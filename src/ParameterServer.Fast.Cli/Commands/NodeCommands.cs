@@ -1,0 +1,97 @@
+using Microsoft.Extensions.Logging;
+using ParameterServer.Fast.Apps.SparseLR;
+using ParameterServer.Fast.Cli.CommandLine;
+using ParameterServer.Fast.Cluster.Nodes;
+using ParameterServer.Fast.Transport.Connections;
+using ParameterServer.Fast.Transport.Security;
+using ParameterServer.Fast.Transport.Tcp;
+
+namespace ParameterServer.Fast.Cli.Commands;
+
+/// <summary>
+/// `psf scheduler|server|worker`: the roles as separate processes on many machines. Every option
+/// can also come from the environment as PSF_NAME (--servers from PSF_SERVERS, …), so Slurm, MPI
+/// launchers or Kubernetes can start them; the cluster secret comes from --secret-file or PSF_SECRET.
+/// </summary>
+public static class NodeCommands
+{
+    public static int Scheduler(string[] argv, TextWriter output)
+    {
+        var args = new Arguments("scheduler", argv);
+        Endpoint listen = ReadEndpoint(args, "listen", "tcp://0.0.0.0:7070");
+        var job = new JobOptions
+        {
+            Servers = args.Int("servers", 1, 1, 4096),
+            Workers = args.Int("workers", 1, 1, 65535),
+            Replicas = args.Int("replicas", 1, 1, 8),
+        };
+        ClusterSecret secret = ReadSecret(args);
+        args.EnsureAllUsed();
+        using ILoggerFactory logs = Logging.Create();
+        var transport = new TcpTransport(secret, logs.CreateLogger("transport"));
+        var scheduler = new SchedulerNode(transport, listen, job, logs.CreateLogger("scheduler"));
+        scheduler.Progress += r =>
+        {
+            if (r.Done)
+                output.WriteLine($"worker {r.Worker} done: {string.Join(", ", r.Metrics.Select(m => $"{m.Key} {m.Value:0.####}"))}");
+        };
+        scheduler.Start();
+        output.WriteLine($"psf scheduler listening on {scheduler.Endpoint} for {job.Servers} servers and {job.Workers} workers");
+        scheduler.Finished.GetAwaiter().GetResult();
+        scheduler.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return 0;
+    }
+
+    public static int Server(string[] argv, TextWriter output)
+    {
+        var args = new Arguments("server", argv);
+        Endpoint scheduler = ReadEndpoint(args, "scheduler", null);
+        Endpoint listen = ReadEndpoint(args, "listen", "tcp://0.0.0.0:0");
+        string? advertise = args.String("advertise");
+        ClusterSecret secret = ReadSecret(args);
+        args.EnsureAllUsed();
+        using ILoggerFactory logs = Logging.Create();
+        var transport = new TcpTransport(secret, logs.CreateLogger("transport"));
+        var server = new ServerNode(transport, listen, scheduler, logs.CreateLogger("server"), advertise);
+        server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+        output.WriteLine($"psf server {server.Rank} serving");
+        server.Stopped.GetAwaiter().GetResult();
+        server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return 0;
+    }
+
+    public static int Worker(string[] argv, TextWriter output)
+    {
+        var args = new Arguments("worker", argv);
+        Endpoint scheduler = ReadEndpoint(args, "scheduler", null);
+        SparseLROptions app = AppArguments.ReadSparseLR(args);
+        ClusterSecret secret = ReadSecret(args);
+        args.EnsureAllUsed();
+        using ILoggerFactory logs = Logging.Create();
+        var transport = new TcpTransport(secret, logs.CreateLogger("transport"));
+        WorkerClient client = WorkerClient.ConnectAsync(transport, scheduler, logs.CreateLogger("worker")).GetAwaiter().GetResult();
+        SparseLRResult result = SparseLogisticRegression.RunAndReportAsync(client, app).GetAwaiter().GetResult();
+        output.WriteLine($"psf worker {client.Rank} done: {result.Iterations} iterations, {result.Examples} examples");
+        client.ShutdownRequested.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }).GetAwaiter().GetResult();
+        client.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return 0;
+    }
+
+    private static Endpoint ReadEndpoint(Arguments args, string name, string? fallback)
+    {
+        string text = args.String(name) ?? fallback ?? throw new UsageException($"psf {args.Command}: --{name} ADDRESS is required (or PSF_{name.ToUpperInvariant()})");
+        try
+        {
+            Endpoint e = Endpoint.Parse(text);
+            return e.Kind == TransportKind.Tcp ? e : throw new UsageException($"psf {args.Command}: --{name} must be a tcp:// address between processes, got '{text}'");
+        }
+        catch (FormatException ex)
+        {
+            throw new UsageException($"psf {args.Command}: --{name}: {ex.Message}");
+        }
+    }
+
+    private static ClusterSecret ReadSecret(Arguments args) =>
+        ClusterSecret.FromEnvironment(args.String("secret-file"))
+        ?? throw new UsageException($"psf {args.Command}: no cluster secret: set PSF_SECRET or pass --secret-file FILE (the same on every node)");
+}
