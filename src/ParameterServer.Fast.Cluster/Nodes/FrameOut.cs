@@ -20,19 +20,32 @@ internal static class FrameOut
     public static ValueTask SendError(IConnection connection, uint sender, ulong requestId, uint tableId, string message) =>
         SendControl(connection, new FrameHeader(MessageType.Error, tableId, sender, requestId), System.Text.Encoding.UTF8.GetBytes(message));
 
+    /// <summary>"Cache miss: send the full list": the signature of the list this receiver does not hold.</summary>
+    public static ValueTask SendKeyListRequest(IConnection connection, in FrameHeader header, Codec.Keys.KeySignature signature, int keyCount)
+    {
+        PinnedBuffer buffer = FrameBufferPool.Shared.Rent(FrameLayout.MaxFrameLength(2, 0));
+        var writer = FrameWriter.Claim(buffer.Span, header);
+        writer.WriteCachedKeys(signature, keyCount);
+        return Send(connection, buffer, writer.Commit());
+    }
+
     /// <summary>A frame with keys (or a range) and values.</summary>
     public static ValueTask SendData(IConnection connection, in FrameHeader header, ReadOnlySpan<ulong> keys, KeyRangeOrList range, ReadOnlySpan<float> values, in ValueEncoding encoding) =>
-        SendData(connection, header, keys, range, values, encoding, out _);
+        SendData(connection, header, keys, range, values, encoding, null, out _);
 
-    /// <summary>As above; <paramref name="length"/> is the encoded frame's size in bytes.</summary>
-    public static ValueTask SendData(IConnection connection, in FrameHeader header, ReadOnlySpan<ulong> keys, KeyRangeOrList range, ReadOnlySpan<float> values, in ValueEncoding encoding, out int length)
+    /// <summary>
+    /// As above, with <paramref name="peerKeys"/> (what the peer caches: a list it holds travels as
+    /// its signature); <paramref name="length"/> is the encoded frame's size in bytes.
+    /// </summary>
+    public static ValueTask SendData(IConnection connection, in FrameHeader header, ReadOnlySpan<ulong> keys, KeyRangeOrList range, ReadOnlySpan<float> values,
+        in ValueEncoding encoding, Codec.Keys.KeyCache? peerKeys, out int length)
     {
         PinnedBuffer buffer = FrameBufferPool.Shared.Rent(FrameLayout.MaxFrameLength(range.IsRange ? 2 : keys.Length, values.Length));
         var writer = FrameWriter.Claim(buffer.Span, header);
         if (range.IsRange)
             writer.WriteKeyRange(range.Begin, range.End);
         else if (!keys.IsEmpty)
-            writer.WriteKeys(keys);
+            writer.WriteKeys(keys, Codec.Keys.KeyEncodingPolicy.Smallest, peerKeys);
         if (!values.IsEmpty || header.Type is MessageType.Push or MessageType.PullResponse)
             writer.WriteValues(values, encoding);
         length = writer.Commit();

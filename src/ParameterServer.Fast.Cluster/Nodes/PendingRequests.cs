@@ -47,6 +47,11 @@ internal sealed class RequestTicket : IValueTaskSource
 internal sealed record PendingPart(RequestTicket Ticket, Memory<float> Destination, string Description)
 {
     public int Server { get; init; }
+
+    /// <summary>What was sent, kept until the answer so a key-cache miss can be answered by resending in full.</summary>
+    public Codec.Frames.FrameHeader Header { get; init; }
+    public ReadOnlyMemory<ulong> Keys { get; init; }
+    public ReadOnlyMemory<float> Values { get; init; }
 }
 
 /// <summary>Parts in flight, by request id.</summary>
@@ -55,14 +60,14 @@ internal sealed class PendingRequests
     private readonly ConcurrentDictionary<ulong, PendingPart> _parts = new();
     private long _nextId;
 
-    public ulong Add(PendingPart part)
-    {
-        ulong id = (ulong)Interlocked.Increment(ref _nextId);
-        _parts[id] = part;
-        return id;
-    }
+    /// <summary>A fresh request id (ids are never reused, so a late answer cannot complete the wrong request).</summary>
+    public ulong NextId() => (ulong)Interlocked.Increment(ref _nextId);
+
+    public void Add(ulong id, PendingPart part) => _parts[id] = part;
 
     public bool TryRemove(ulong id, out PendingPart? part) => _parts.TryRemove(id, out part);
+
+    public bool TryGet(ulong id, out PendingPart? part) => _parts.TryGetValue(id, out part);
 
     public int Count => _parts.Count;
 

@@ -27,6 +27,8 @@ public sealed class ServerNode : IAsyncDisposable
     private readonly Inbox _inbox;
     private readonly FrameDecoder _decoder = new();
     private readonly Dictionary<uint, ServerTable> _tables = [];
+    // The key lists each worker connection asked this server to remember (the paper's key caching).
+    private readonly Dictionary<IConnection, Codec.Keys.KeyCache> _keyCaches = [];
     private readonly TaskCompletionSource _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
@@ -196,7 +198,8 @@ public sealed class ServerNode : IAsyncDisposable
         }
         else
         {
-            ReadOnlySpan<ulong> keys = DecodeKeys(frame);
+            if (!TryDecodeKeys(connection, frame, out ReadOnlySpan<ulong> keys))
+                return;
             CheckValueCount(table, (long)keys.Length * width, frame.ValueCount);
             KeySet.Validate(keys);
             table.Slice(keys, _slices);
@@ -216,7 +219,8 @@ public sealed class ServerNode : IAsyncDisposable
         KeyRange clockRange = table.Layout.Spec.Range;
         if (range is null)
         {
-            ReadOnlySpan<ulong> decoded = DecodeKeys(frame);
+            if (!TryDecodeKeys(connection, frame, out ReadOnlySpan<ulong> decoded))
+                return;
             KeySet.Validate(decoded);
             keys = decoded.ToArray();
             if (keys.Length > 0)
@@ -300,13 +304,18 @@ public sealed class ServerNode : IAsyncDisposable
         }
     }
 
-    private ReadOnlySpan<ulong> DecodeKeys(in Frame frame)
+    // Keys of a push or pull: in the frame, or named by signature from this connection's cache. On a
+    // miss the worker is asked for the full list and this request is dropped (it will come again).
+    private bool TryDecodeKeys(IConnection connection, in Frame frame, out ReadOnlySpan<ulong> keys)
     {
-        ulong[] buffer = Rent(ref _keyBuffer, frame.KeyCount);
-        KeyResolution resolution = _decoder.DecodeKeys(frame, buffer, null, out ReadOnlySpan<ulong> keys);
-        if (resolution == KeyResolution.CacheMiss)
-            throw new ProtocolException("the frame names a cached key list this server does not hold");
-        return keys;
+        if (!_keyCaches.TryGetValue(connection, out Codec.Keys.KeyCache? cache))
+            _keyCaches[connection] = cache = new Codec.Keys.KeyCache();
+        ulong[] buffer = Rent(ref _keyBuffer, frame.HasCachedKeys ? 0 : frame.KeyCount);
+        if (_decoder.DecodeKeys(frame, buffer, cache, out keys) != KeyResolution.CacheMiss)
+            return true;
+        _ = FrameOut.SendKeyListRequest(connection, new FrameHeader(MessageType.KeyListRequest, frame.TableId, _nodeId, frame.RequestId),
+            frame.KeySignature, frame.KeyCount).AsTask();
+        return false;
     }
 
     private static void CheckValueCount(ServerTable table, long expected, int actual)
@@ -324,6 +333,7 @@ public sealed class ServerNode : IAsyncDisposable
 
     private void OnClosed(IConnection connection, Exception? error)
     {
+        _keyCaches.Remove(connection);
         if (connection == _schedulerConnection)
         {
             _logger.LogInformation("server {Rank}: scheduler connection ended{Reason}", Rank, error is null ? "" : $": {error.Message}");

@@ -38,10 +38,11 @@ public sealed class WorkerClient : IAsyncDisposable
     private volatile RangeMap? _map;
     private long _declareIds;
 
-    private WorkerClient(ITransport transport, ILogger logger)
+    private WorkerClient(ITransport transport, ILogger logger, bool keyCaching)
     {
         _transport = transport;
         _logger = logger;
+        KeyCaching = keyCaching;
     }
 
     public int Rank { get; private set; } = -1;
@@ -66,9 +67,17 @@ public sealed class WorkerClient : IAsyncDisposable
 
     private long _bytesSent;
 
-    public static async Task<WorkerClient> ConnectAsync(ITransport transport, Endpoint scheduler, ILogger? logger = null, CancellationToken cancellationToken = default)
+    /// <summary>Whether repeated key lists travel as 16-byte signatures (the paper's key caching).</summary>
+    public bool KeyCaching { get; }
+
+    /// <summary>Key lists resent in full because a server's cache had dropped them.</summary>
+    public long KeyCacheMisses => Interlocked.Read(ref _keyCacheMisses);
+
+    private long _keyCacheMisses;
+
+    public static async Task<WorkerClient> ConnectAsync(ITransport transport, Endpoint scheduler, ILogger? logger = null, CancellationToken cancellationToken = default, bool keyCaching = true)
     {
-        var client = new WorkerClient(transport, logger ?? NullLogger.Instance);
+        var client = new WorkerClient(transport, logger ?? NullLogger.Instance, keyCaching);
         client._scheduler = await transport.ConnectAsync(scheduler, cancellationToken).ConfigureAwait(false);
         client._scheduler.Start(new SchedulerHandler(client));
         await FrameOut.SendControl(client._scheduler, new FrameHeader(MessageType.Register),
@@ -197,16 +206,15 @@ public sealed class WorkerClient : IAsyncDisposable
                 ? $"{type.ToString().ToLowerInvariant()} of table '{layout.Spec.Name}' range [{rr2.Begin + (ulong)start}, {rr2.Begin + (ulong)(start + length)}) on server {NodeIds.ServerRank((uint)part.Primary)}"
                 : $"{type.ToString().ToLowerInvariant()} of table '{layout.Spec.Name}' keys [{keys.Span[start]}..{keys.Span[start + length - 1]}] on server {NodeIds.ServerRank((uint)part.Primary)}";
             Memory<float> partDestination = type == MessageType.Pull ? payload.Slice(start * width, length * width) : default;
-            ulong requestId = _pending.Add(new PendingPart(ticket, partDestination, what) { Server = part.Primary });
+            ReadOnlyMemory<ulong> partKeys = range is null ? keys.Slice(start, length) : default;
+            ReadOnlyMemory<float> partValues = type == MessageType.Push ? values.Slice(start * width, length * width) : default;
+            ulong requestId = _pending.NextId();
             var header = new FrameHeader(type, layout.Id, NodeId, requestId, clock, type == MessageType.Pull ? (uint)Math.Min(consistency.MaxDelay, int.MaxValue) : 0);
+            _pending.Add(requestId, new PendingPart(ticket, partDestination, what) { Server = part.Primary, Header = header, Keys = partKeys, Values = partValues });
             KeyRangeOrList keyForm = range is { } rr3 ? KeyRangeOrList.Range(rr3.Begin + (ulong)start, rr3.Begin + (ulong)(start + length)) : KeyRangeOrList.List;
-            ReadOnlySpan<ulong> partKeys = range is null ? keys.Span.Slice(start, length) : default;
-            ReadOnlySpan<float> partValues = type == MessageType.Push ? values.Span.Slice(start * width, length * width) : default;
             try
             {
-                ValueTask sent = FrameOut.SendData(server.Connection, header, partKeys, keyForm, partValues, ValueEncoding.Raw, out int frameBytes);
-                Interlocked.Add(ref _bytesSent, Math.Max(0, frameBytes));
-                await sent.ConfigureAwait(false);
+                await server.SendAsync(header, partKeys, keyForm, partValues).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ConnectionClosedException or IOException)
             {
@@ -222,6 +230,17 @@ public sealed class WorkerClient : IAsyncDisposable
     private void OnServerFrame(ServerLink link, ReadOnlySpan<byte> bytes)
     {
         Frame frame = link.Decoder.Read(bytes);
+        if (frame.Type == MessageType.KeyListRequest)
+        {
+            // The server no longer holds the list this request named by signature: resend in full.
+            if (_pending.TryGet(frame.RequestId, out PendingPart? missed))
+            {
+                Interlocked.Increment(ref _keyCacheMisses);
+                link.Forget(frame.KeySignature);
+                ResendInFull(link, frame.RequestId, missed!);
+            }
+            return;
+        }
         if (!_pending.TryRemove(frame.RequestId, out PendingPart? part))
             return;
         switch (frame.Type)
@@ -292,6 +311,23 @@ public sealed class WorkerClient : IAsyncDisposable
         }
     }
 
+    private void ResendInFull(ServerLink link, ulong requestId, PendingPart part)
+    {
+        FrameHeader header = part.Header with { RequestId = requestId };
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await link.SendAsync(header, part.Keys, KeyRangeOrList.List, part.Values).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ConnectionClosedException or IOException)
+            {
+                if (_pending.TryRemove(requestId, out _))
+                    part.Ticket.PartFailed(new IOException($"{part.Description}: {e.Message}", e));
+            }
+        });
+    }
+
     private void OnServerClosed(ServerLink link, Exception? error) =>
         _pending.FailAll(p => p.Server == link.Id,
             p => new IOException($"{p.Description}: connection lost{(error is null ? "" : $" ({error.Message})")}"));
@@ -305,9 +341,29 @@ public sealed class WorkerClient : IAsyncDisposable
 
     private sealed class ServerLink(WorkerClient owner, int id, IConnection connection) : IFrameHandler
     {
+        // What this server has been sent and remembers; encode and send happen under this lock so
+        // a list always reaches the server before any frame that names it by signature.
+        private readonly Codec.Keys.KeyCache? _peerKeys = owner.KeyCaching ? new Codec.Keys.KeyCache() : null;
+
         public int Id => id;
         public IConnection Connection => connection;
         public FrameDecoder Decoder { get; } = new();
+
+        public ValueTask SendAsync(FrameHeader header, ReadOnlyMemory<ulong> keys, KeyRangeOrList keyForm, ReadOnlyMemory<float> values)
+        {
+            lock (this)
+            {
+                ValueTask sent = FrameOut.SendData(connection, header, keys.Span, keyForm, values.Span, ValueEncoding.Raw, _peerKeys, out int bytes);
+                Interlocked.Add(ref owner._bytesSent, Math.Max(0, bytes));
+                return sent;
+            }
+        }
+
+        public void Forget(Codec.Keys.KeySignature signature)
+        {
+            lock (this)
+                _peerKeys?.Forget(signature);
+        }
 
         public void OnFrame(IConnection c, ReadOnlySpan<byte> frame) => owner.OnServerFrame(this, frame);
 
