@@ -64,6 +64,111 @@ PSF_API int32_t psf_ref_copy(void *dst, const void *src, uint64_t count);
  * PSF_E_NODEVICE / PSF_E_SYSTEM with psf_last_error() saying why none can be listed. */
 PSF_API int32_t psf_rdma_device_count(void);
 
+/* ---- shared-memory connection ----
+ *
+ * One segment per connection: a header and two single-producer single-consumer byte rings, one
+ * per direction. The creator writes ring 0 and reads ring 1; the attacher the other way round.
+ * Records are [int32 length | int32 type | payload padded to 8 bytes]; a record becomes
+ * visible to the reader only when its length is published, so a reader never sees half a write.
+ *
+ * Threads: a connection has one writing thread and one reading thread at a time (they may be
+ * different threads); the writer functions (try_claim, commit, send) must not run concurrently
+ * with each other, nor the reader functions (try_read, release, wait, recv) with each other.
+ * psf_shm_close must not run concurrently with anything else on the same connection.
+ *
+ * Waiting: blocking calls spin for a short while (20 us by default, see psf_shm_set_spin),
+ * then park on a futex in the segment; the other side only makes the wake system call when
+ * the waiter has announced itself, so a busy connection makes no system calls at all.
+ * A wait that parks checks the peer's closed flag and whether its process is still alive, so a
+ * peer that exits or is killed is reported as PSF_E_CLOSED within about 100 ms.
+ *
+ * Timeouts (timeout_ns) on every blocking call: 0 tries once without waiting, a positive value
+ * bounds the wait, a negative value waits until ready, closed or the peer dies. */
+typedef struct psf_shm_conn psf_shm_conn;
+
+/* Ring sizes: powers of two in [PSF_SHM_RING_MIN, PSF_SHM_RING_MAX]; the segment is 4 KiB
+ * plus twice the ring size. */
+#define PSF_SHM_RING_MIN ((uint64_t)64 * 1024)
+#define PSF_SHM_RING_MAX ((uint64_t)1024 * 1024 * 1024)
+
+/* The type word of a record: the low 24 bits are the caller's message type; psf_shm_send sets
+ * the chunk flags when it streams a message larger than one record. A chunked message is a
+ * FIRST record whose payload starts with the uint64_t total length of the message, followed by
+ * the first bytes, then NEXT records with the following bytes, the final one also LAST.
+ * psf_shm_recv reassembles them; psf_shm_try_read hands them out one by one. */
+#define PSF_SHM_TYPE_MASK   0x00FFFFFF
+#define PSF_SHM_CHUNK_FIRST 0x01000000
+#define PSF_SHM_CHUNK_NEXT  0x02000000
+#define PSF_SHM_CHUNK_LAST  0x04000000
+
+/* Creates the segment under `name` (a POSIX shared-memory name such as "psf-4711-0"; a leading
+ * '/' is added when missing; at most 200 characters, no other '/') with two rings of ring_bytes
+ * each, and returns the creator's end in *out. Fails with PSF_E_INVALID for a bad size or name
+ * and PSF_E_SYSTEM when the name exists already. The name is unlinked as soon as the peer has
+ * attached (by the attacher) or when the creator closes, whichever comes first: a connection
+ * can be attached once, and no file is left behind after both ends closed or died.
+ * Called by the side that offers the connection (the server). */
+PSF_API int32_t psf_shm_create(const char *name, uint64_t ring_bytes, psf_shm_conn **out);
+
+/* Attaches to a segment made by psf_shm_create, possibly in another process. Refuses a missing
+ * name (PSF_E_SYSTEM), a segment whose magic, version or sizes are wrong (PSF_E_PROTOCOL), one
+ * that already has an attacher (PSF_E_INVALID) and one whose creator closed (PSF_E_CLOSED);
+ * psf_last_error() says which. Called by the connecting side (the client). */
+PSF_API int32_t psf_shm_attach(const char *name, psf_shm_conn **out);
+
+/* Marks this end closed, wakes the peer (which drains what is left, then sees PSF_E_CLOSED),
+ * unmaps the segment and frees conn. The memory goes away when the last end closed or died.
+ * Null is accepted. Pointers from try_claim/try_read are invalid afterwards. */
+PSF_API int32_t psf_shm_close(psf_shm_conn *conn);
+
+/* Sets how long blocking calls spin before they park (default 20000 ns). A large value (for
+ * example 1e9) makes waits pure spinning: lowest latency, one core busy. Any thread. */
+PSF_API int32_t psf_shm_set_spin(psf_shm_conn *conn, int64_t spin_ns);
+
+/* The largest length psf_shm_try_claim accepts (half the ring minus 16 bytes). */
+PSF_API int32_t psf_shm_max_claim(psf_shm_conn *conn, uint32_t *bytes);
+
+/* Writer, zero-copy: reserves a record of `length` bytes (0..max_claim) in the outgoing ring
+ * and returns in *ptr where to write them (8-byte aligned, valid until psf_shm_commit).
+ * Never blocks: PSF_E_AGAIN when the ring lacks room (back-pressure), PSF_E_CLOSED when the
+ * peer closed, PSF_E_INVALID when length > max_claim or a claim is already open. */
+PSF_API int32_t psf_shm_try_claim(psf_shm_conn *conn, uint32_t length, void **ptr);
+
+/* Publishes the claimed record with the given type (0..PSF_SHM_TYPE_MASK) to the reader.
+ * PSF_E_INVALID when no claim is open. */
+PSF_API int32_t psf_shm_commit(psf_shm_conn *conn, int32_t type);
+
+/* Writer, copying: sends `length` bytes of any size as one message of the given type (0..
+ * PSF_SHM_TYPE_MASK). Messages longer than one record are streamed in chunks, so the reader
+ * may consume while the writer produces. Waits for room up to timeout_ns. Returns 0, or
+ * PSF_E_TIMEOUT (repeat the call with the same type, data and length to continue a message
+ * that was partly sent; a different message is refused with PSF_E_INVALID until then),
+ * PSF_E_CLOSED or PSF_E_INVALID. */
+PSF_API int32_t psf_shm_send(psf_shm_conn *conn, int32_t type, const void *data, uint64_t length,
+                             int64_t timeout_ns);
+
+/* Reader, zero-copy: returns the next record's payload IN the ring (*ptr, 8-byte aligned,
+ * *length bytes, *type with chunk flags). The record stays valid and in place until
+ * psf_shm_release; calling try_read again before that returns the same record. Never blocks:
+ * PSF_E_AGAIN when nothing is there, PSF_E_CLOSED when the ring is empty and the peer closed. */
+PSF_API int32_t psf_shm_try_read(psf_shm_conn *conn, const void **ptr, uint32_t *length,
+                                 int32_t *type);
+
+/* Frees the record returned by psf_shm_try_read for the writer. PSF_E_INVALID if none. */
+PSF_API int32_t psf_shm_release(psf_shm_conn *conn);
+
+/* Reader: waits until a record can be read. 0, PSF_E_TIMEOUT or PSF_E_CLOSED (the ring is
+ * empty and the peer closed or died). */
+PSF_API int32_t psf_shm_wait(psf_shm_conn *conn, int64_t timeout_ns);
+
+/* Reader, copying: receives the next message, reassembling chunks, into buf (cap bytes).
+ * On 0, *length and *type (without chunk flags) describe it. When cap is too small it returns
+ * PSF_E_INVALID with the full size in *length and leaves the message in the ring. On
+ * PSF_E_TIMEOUT in the middle of a chunked message, the part received so far is in buf: call
+ * again with the same buffer to continue. PSF_E_CLOSED, PSF_E_PROTOCOL for broken chunks. */
+PSF_API int32_t psf_shm_recv(psf_shm_conn *conn, void *buf, uint64_t cap, uint64_t *length,
+                             int32_t *type, int64_t timeout_ns);
+
 #ifdef __cplusplus
 }
 #endif
