@@ -169,6 +169,83 @@ PSF_API int32_t psf_shm_wait(psf_shm_conn *conn, int64_t timeout_ns);
 PSF_API int32_t psf_shm_recv(psf_shm_conn *conn, void *buf, uint64_t cap, uint64_t *length,
                              int32_t *type, int64_t timeout_ns);
 
+/* ---- native TCP connection ----
+ *
+ * A baseline for the managed sockets transport: non-blocking sockets with TCP_NODELAY, one
+ * epoll set per connection for bounded waits, and sendmsg with many iovecs so a batch of
+ * frames (header, keys, values each) costs one system call. Addresses are IPv4 or IPv6
+ * literals ("127.0.0.1", "::1"); no name resolution. Timeouts as for shm (0 = try once,
+ * negative = unbounded). A connection may have one sending and one receiving thread at a time;
+ * close must not run concurrently with anything else on it. */
+typedef struct psf_tcp_listener psf_tcp_listener;
+typedef struct psf_tcp_conn psf_tcp_conn;
+
+/* One buffer of a gather list; 16 bytes, the same on every 64-bit platform. */
+typedef struct psf_iovec {
+    const void *base;
+    uint64_t length;
+} psf_iovec;
+
+/* Listens on address:port (port 0 picks a free port, returned in *bound_port, which may be
+ * null). PSF_E_INVALID for a bad address, PSF_E_SYSTEM when bind or listen fail. Server side. */
+PSF_API int32_t psf_tcp_listen(const char *address, uint16_t port, psf_tcp_listener **out,
+                               uint16_t *bound_port);
+
+/* Waits up to timeout_ns for a connection: 0, PSF_E_TIMEOUT or PSF_E_SYSTEM. Server side. */
+PSF_API int32_t psf_tcp_accept(psf_tcp_listener *listener, int64_t timeout_ns,
+                               psf_tcp_conn **out);
+
+/* Stops listening and frees the listener (null accepted); accepted connections stay open. */
+PSF_API int32_t psf_tcp_listener_close(psf_tcp_listener *listener);
+
+/* Connects to address:port within timeout_ns: 0, PSF_E_TIMEOUT, PSF_E_CLOSED when refused,
+ * PSF_E_INVALID for a bad address, PSF_E_SYSTEM otherwise. Client side. */
+PSF_API int32_t psf_tcp_connect(const char *address, uint16_t port, int64_t timeout_ns,
+                                psf_tcp_conn **out);
+
+/* Sends all bytes of iov[0..count) in order, up to 64 buffers per system call, waiting for
+ * socket room up to timeout_ns. The buffers are only read during the call. 0, PSF_E_TIMEOUT,
+ * PSF_E_CLOSED (peer gone) or PSF_E_SYSTEM; after a failure that left a buffer half sent the
+ * connection refuses further sends with PSF_E_CLOSED, since frame boundaries are lost. */
+PSF_API int32_t psf_tcp_sendv(psf_tcp_conn *conn, const psf_iovec *iov, int32_t count,
+                              int64_t timeout_ns);
+
+/* Receives at least min_bytes (at least 1 when min_bytes is 0) and at most cap bytes into buf,
+ * taking in one call whatever has arrived: several frames per system call. *received says how
+ * many bytes are in buf, also on failure. 0, PSF_E_TIMEOUT, PSF_E_CLOSED (the peer closed
+ * before min_bytes arrived) or PSF_E_SYSTEM. */
+PSF_API int32_t psf_tcp_recv(psf_tcp_conn *conn, void *buf, uint64_t cap, uint64_t min_bytes,
+                             uint64_t *received, int64_t timeout_ns);
+
+/* Closes the socket and frees conn (null accepted). */
+PSF_API int32_t psf_tcp_close(psf_tcp_conn *conn);
+
+/* ---- same-run baselines for `psf bench transport` ----
+ *
+ * Each runs on this machine now, between two threads of this process, and returns within
+ * about 10 s whatever the arguments (a run that cannot finish in time returns PSF_E_TIMEOUT).
+ * Rates are in GB/s (1e9 bytes per second); latencies are round-trip times in microseconds.
+ * Any thread; they use their own connections. */
+
+/* memcpy of `bytes` (1 .. 1 GiB) between two buffers, `iterations` times (>= 1). */
+PSF_API int32_t psf_bench_memcpy(uint64_t bytes, uint32_t iterations, double *gbps);
+
+/* A stream of total_bytes over a loopback TCP connection in writes of message_bytes
+ * (1 .. 64 MiB; 1 MiB is the reference), TCP_NODELAY. */
+PSF_API int32_t psf_bench_tcp_stream(uint64_t message_bytes, uint64_t total_bytes, double *gbps);
+
+/* `iterations` (1 .. 1e7) 64-byte round trips over loopback TCP; p50 and p99. */
+PSF_API int32_t psf_bench_tcp_pingpong(uint32_t iterations, double *p50_us, double *p99_us);
+
+/* A stream of total_bytes in messages of message_bytes through a shm connection with 4 MiB
+ * rings (psf_shm_send to psf_shm_recv), for comparison with memcpy. */
+PSF_API int32_t psf_bench_shm_stream(uint64_t message_bytes, uint64_t total_bytes, double *gbps);
+
+/* `iterations` 64-byte round trips through a shm connection; spin_only != 0 makes both ends
+ * spin instead of parking on the futex after 20 us. */
+PSF_API int32_t psf_bench_shm_pingpong(uint32_t iterations, int32_t spin_only, double *p50_us,
+                                       double *p99_us);
+
 #ifdef __cplusplus
 }
 #endif

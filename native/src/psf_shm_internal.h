@@ -76,8 +76,6 @@ void psf_shm_ring_release(psf_shm_conn *conn);
 bool psf_shm_ring_ready(psf_shm_conn *conn); /* a record (not padding) is at the head */
 
 /* psf_shm_wait.c: spinning, futex parking, peer liveness. */
-int64_t psf_shm_now_ns(void);
-int64_t psf_shm_deadline(int64_t timeout_ns);
 int32_t psf_shm_wait_readable(psf_shm_conn *conn, int64_t deadline_ns);
 int32_t psf_shm_wait_writable(psf_shm_conn *conn, uint32_t length, int64_t deadline_ns);
 void psf_shm_wake(_Atomic uint32_t *waiting, _Atomic uint32_t *seq);

@@ -62,7 +62,7 @@ int32_t psf_shm_send(psf_shm_conn *conn, int32_t type, const void *data, uint64_
         return psf_fail(PSF_E_INVALID, "psf_shm_send: type %d outside 0..0xFFFFFF", type);
     if (conn->claim_open)
         return psf_fail(PSF_E_INVALID, "psf_shm_send: a claim is open");
-    int64_t deadline = psf_shm_deadline(timeout_ns);
+    int64_t deadline = psf_deadline(timeout_ns);
     uint32_t max = psf_shm_max_payload(conn);
     if (!conn->send_open) {
         if (length <= max)
@@ -122,7 +122,7 @@ int32_t psf_shm_wait(psf_shm_conn *conn, int64_t timeout_ns)
 {
     if (conn == NULL)
         return psf_fail(PSF_E_INVALID, "psf_shm_wait: null connection");
-    return psf_shm_wait_readable(conn, psf_shm_deadline(timeout_ns));
+    return psf_shm_wait_readable(conn, psf_deadline(timeout_ns));
 }
 
 /* Takes one record of a message into buf; returns 1 when the message is complete. */
@@ -184,7 +184,7 @@ int32_t psf_shm_recv(psf_shm_conn *conn, void *buf, uint64_t cap, uint64_t *leng
 {
     if (conn == NULL || (buf == NULL && cap != 0) || length == NULL || type == NULL)
         return psf_fail(PSF_E_INVALID, "psf_shm_recv: null argument");
-    int64_t deadline = psf_shm_deadline(timeout_ns);
+    int64_t deadline = psf_deadline(timeout_ns);
     for (;;) {
         int32_t status = psf_shm_wait_readable(conn, deadline);
         if (status < 0)

@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "psf_shm_internal.h"
@@ -24,21 +23,6 @@ static inline void cpu_relax(void)
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
-}
-
-int64_t psf_shm_now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000000000ll + now.tv_nsec;
-}
-
-int64_t psf_shm_deadline(int64_t timeout_ns)
-{
-    if (timeout_ns < 0)
-        return INT64_MAX;
-    int64_t now = psf_shm_now_ns();
-    return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
 }
 
 void psf_shm_wake(_Atomic uint32_t *waiting, _Atomic uint32_t *seq)
@@ -132,15 +116,15 @@ static int32_t wait_for(psf_shm_conn *conn, bool (*ready)(psf_shm_conn *, uint32
                         uint32_t arg, _Atomic uint32_t *waiting, _Atomic uint32_t *seq,
                         int64_t deadline_ns)
 {
-    int64_t spin_until = psf_shm_now_ns();
+    int64_t spin_until = psf_now_ns();
     spin_until = conn->spin_ns > deadline_ns - spin_until ? deadline_ns : spin_until + conn->spin_ns;
-    for (uint32_t spins = 1;; spins++) {
+    for (uint32_t spins = 1; conn->spin_ns > 0; spins++) {
         if (ready(conn, arg))
             return PSF_OK;
         if (spins % PSF_SHM_SPINS_PER_CLOCK == 0) {
             if (peer_closed(conn))
                 break;
-            if (psf_shm_now_ns() >= spin_until)
+            if (psf_now_ns() >= spin_until)
                 break;
         }
         cpu_relax();
@@ -158,7 +142,7 @@ static int32_t wait_for(psf_shm_conn *conn, bool (*ready)(psf_shm_conn *, uint32
             atomic_store_explicit(waiting, 0, memory_order_relaxed);
             return ready(conn, arg) ? PSF_OK : PSF_E_CLOSED;
         }
-        int64_t now = psf_shm_now_ns();
+        int64_t now = psf_now_ns();
         if (now >= deadline_ns) {
             atomic_store_explicit(waiting, 0, memory_order_relaxed);
             return PSF_E_TIMEOUT;
