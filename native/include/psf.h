@@ -64,6 +64,97 @@ PSF_API int32_t psf_ref_copy(void *dst, const void *src, uint64_t count);
  * PSF_E_NODEVICE / PSF_E_SYSTEM with psf_last_error() saying why none can be listed. */
 PSF_API int32_t psf_rdma_device_count(void);
 
+/* A reliable-connected queue pair with its receive buffers, on the first RDMA device.
+ *
+ * Setup: each side creates a connection, sends psf_rdma_local_info's blob to the other over
+ * an existing channel (TCP), and passes the peer's blob to psf_rdma_connect.
+ * Small and control messages go two-sided (psf_rdma_send, copied into a registered send slot,
+ * received into one of recv_slots buffers of slot_bytes). Large value sections go by RDMA
+ * write with immediate (psf_rdma_write) straight into the peer's receive region, with no copy
+ * on either side; the immediate tells the receiver where they landed.
+ * Flow control: every message and write consumes one posted receive buffer of the peer, so the
+ * sender holds credits = buffers the peer has posted and never sends without one
+ * (PSF_E_AGAIN); released buffers go back as credits on outgoing messages, or in a credit
+ * message once half of them are waiting. One credit is kept for that message, so at most
+ * recv_slots - 1 messages are ever in flight. Region space is returned the same way.
+ * Errors: a failed completion (the peer vanished, a protection error) closes the connection;
+ * every later call returns PSF_E_CLOSED and psf_last_error() names the failed work request.
+ * Threads: a connection is used by one thread at a time (the transport's I/O thread).
+ * Without verbs compiled in, every function below returns PSF_E_UNSUPPORTED. */
+typedef struct psf_rdma_conn psf_rdma_conn;
+
+#define PSF_RDMA_EVENT_MESSAGE 1 /* a two-sided message: data/length/type in a receive buffer */
+#define PSF_RDMA_EVENT_WRITE   2 /* an RDMA write landed in our region: data/length */
+#define PSF_RDMA_EVENT_WRITTEN 3 /* our psf_rdma_write with this token finished: reuse its buffer */
+
+/* An event from psf_rdma_poll. For MESSAGE and WRITE, data stays valid until
+ * psf_rdma_release(conn, token); WRITE events must be released in the order delivered. */
+typedef struct psf_rdma_event {
+    int32_t kind;
+    int32_t type;           /* MESSAGE: the sender's type; otherwise 0 */
+    uint64_t length;
+    const void *data;
+    uint64_t token;
+} psf_rdma_event;
+
+typedef struct psf_rdma_stats {
+    uint32_t credits;       /* receive buffers of the peer we may still fill */
+    uint32_t recv_slots;
+    uint64_t mr_hits;       /* psf_rdma_write buffers found registered */
+    uint64_t mr_misses;     /* ... registered on the spot */
+    uint64_t mr_evictions;  /* least recently used registrations dropped for the budget */
+    uint64_t mr_bytes;      /* bytes registered by the cache now */
+} psf_rdma_stats;
+
+/* The size of psf_rdma_local_info's blob. */
+#define PSF_RDMA_INFO_BYTES 64
+
+/* Opens the first device and makes a queue pair with recv_slots (4..4096) receive buffers of
+ * slot_bytes (64..1 MiB) each, a receive region of region_bytes (0 or 4 KiB..16 GiB, a
+ * multiple of 64) for peers' writes, and a registration cache of mr_cache_bytes for buffers
+ * given to psf_rdma_write. PSF_E_NODEVICE when there is no RDMA device (psf_last_error()
+ * says why), PSF_E_INVALID, PSF_E_NOMEM, PSF_E_SYSTEM. */
+PSF_API int32_t psf_rdma_conn_create(uint32_t recv_slots, uint32_t slot_bytes,
+                                     uint64_t region_bytes, uint64_t mr_cache_bytes,
+                                     psf_rdma_conn **out);
+
+/* Writes this end's setup blob (PSF_RDMA_INFO_BYTES: queue pair number, LID, GID, PSN,
+ * receive buffer count and size, region address and rkey) to buf; *length gets its size.
+ * PSF_E_INVALID when cap is too small. */
+PSF_API int32_t psf_rdma_local_info(psf_rdma_conn *conn, void *buf, uint32_t cap,
+                                    uint32_t *length);
+
+/* Connects to the peer described by its blob (INIT -> RTR -> RTS). PSF_E_PROTOCOL for a blob
+ * that is not one, PSF_E_INVALID when already connected, PSF_E_SYSTEM when the device refuses. */
+PSF_API int32_t psf_rdma_connect(psf_rdma_conn *conn, const void *remote_info, uint32_t length);
+
+/* Sends `length` bytes (at most the peer's slot_bytes - 16) as a message of `type`; the data
+ * is copied, so buf is free on return. PSF_E_AGAIN without credit or send slot (poll, then
+ * retry), PSF_E_INVALID, PSF_E_CLOSED. */
+PSF_API int32_t psf_rdma_send(psf_rdma_conn *conn, int32_t type, const void *data,
+                              uint32_t length);
+
+/* Writes `length` bytes (1 .. half the peer's region) into the peer's region, which the peer
+ * sees as a WRITE event. data is registered through the cache and read by the device later:
+ * keep it unchanged until a WRITTEN event with *token. PSF_E_AGAIN without credit or region
+ * space, PSF_E_INVALID, PSF_E_CLOSED. */
+PSF_API int32_t psf_rdma_write(psf_rdma_conn *conn, const void *data, uint64_t length,
+                               uint64_t *token);
+
+/* Reaps completions and returns 1 with the next event in *event, 0 when there is none, or
+ * PSF_E_CLOSED after a failed completion. Never blocks. */
+PSF_API int32_t psf_rdma_poll(psf_rdma_conn *conn, psf_rdma_event *event);
+
+/* Gives a MESSAGE or WRITE event's buffer back (reposting it, which earns the peer a credit).
+ * PSF_E_INVALID for an unknown token or a WRITE released out of order. */
+PSF_API int32_t psf_rdma_release(psf_rdma_conn *conn, uint64_t token);
+
+/* Counters of the connection. */
+PSF_API int32_t psf_rdma_conn_stats(psf_rdma_conn *conn, psf_rdma_stats *stats);
+
+/* Destroys the queue pair and frees every buffer and registration (null accepted). */
+PSF_API int32_t psf_rdma_close(psf_rdma_conn *conn);
+
 /* ---- shared-memory connection ----
  *
  * One segment per connection: a header and two single-producer single-consumer byte rings, one
