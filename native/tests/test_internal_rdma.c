@@ -94,7 +94,8 @@ static void a_corrupt_blob_is_refused(void)
     memcpy(blob + PSF_RDMA_INFO_OFF_SLOTS, &slots, 4);
     CHECK(psf_rdma_connect(conn, blob, length) == PSF_E_PROTOCOL);
     CHECK(psf_rdma_send(conn, 1, "x", 1) == PSF_E_INVALID); /* not connected */
-    CHECK(psf_rdma_conn_create_with(&psf_rdma_fake_ops, 2, SLOT_BYTES, REGION, 0, &conn) ==
+    psf_rdma_conn *refused = NULL;
+    CHECK(psf_rdma_conn_create_with(&psf_rdma_fake_ops, 2, SLOT_BYTES, REGION, 0, &refused) ==
           PSF_E_INVALID);
     psf_rdma_close(conn);
 }
