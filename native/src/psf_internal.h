@@ -19,4 +19,10 @@ int32_t psf_fail_errno(const char *format, ...)
 #endif
     ;
 
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t psf_now_ns(void);
+
+/* The deadline of a wait of timeout_ns: a negative timeout waits for ever (INT64_MAX). */
+int64_t psf_deadline(int64_t timeout_ns);
+
 #endif
