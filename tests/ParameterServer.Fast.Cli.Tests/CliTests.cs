@@ -1,0 +1,56 @@
+namespace ParameterServer.Fast.Cli.Tests;
+
+public class CliTests
+{
+    private static (int Code, string Out, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliMain.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Test]
+    public void UnknownCommandsAndOptionsExitWithUsageErrors()
+    {
+        (int code, _, string error) = Run("frobnicate");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("unknown command 'frobnicate'"));
+        (code, _, error) = Run("local", "--transport", "carrier-pigeon");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--transport").And.Contain("carrier-pigeon"));
+        (code, _, error) = Run("bench", "nosuch");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("unknown suite"));
+    }
+
+    [Test]
+    public void RolesWithoutASecretSayHowToGiveOne()
+    {
+        Environment.SetEnvironmentVariable("PSF_SECRET", null);
+        (int code, _, string error) = Run("server", "--scheduler", "tcp://127.0.0.1:1");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("PSF_SECRET"));
+    }
+
+    [Test]
+    public void HelpListsTheCommands()
+    {
+        (int code, string output, _) = Run("--help");
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(output, Does.Contain("local").And.Contain("scheduler").And.Contain("bench"));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public void AnInProcessLocalJobTrainsAModel()
+    {
+        string json = Path.Combine(Path.GetTempPath(), $"psf-local-{Guid.NewGuid():N}.json");
+        (int code, string output, string error) = Run("local", "--transport", "inproc", "--examples", "4000", "--epochs", "2", "--quiet", "--json", json);
+        Assert.That(code, Is.EqualTo(0), output + error);
+        Dictionary<string, double> results = Bench.JsonReport.ReadResults(json);
+        File.Delete(json);
+        Assert.That(results["auc"], Is.GreaterThan(0.65), "the model learned something");
+        Assert.That(results["objective"], Is.LessThan(0.69), "better than a coin (log 2)");
+        Assert.That(results, Contains.Key("worker_1_wait_seconds"));
+    }
+}
