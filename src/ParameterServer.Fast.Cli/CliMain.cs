@@ -58,11 +58,12 @@ public static class CliMain
 
               local             an embedded cluster on this machine training a model:
                                 --app sparse-lr --servers N --workers M --transport inproc|tcp
-                                [--max-delay T|inf] [--epochs E] [--examples N] [--json FILE]
+                                [--max-delay T|inf] [--epochs E] [--examples N] [--tls] [--json FILE]
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
               server            a server: --scheduler tcp://HOST:PORT [--listen tcp://HOST:PORT] [--advertise HOST]
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
-                                (every node needs the same secret: PSF_SECRET or --secret-file FILE)
+                                (every node needs the same secret: PSF_SECRET or --secret-file FILE;
+                                 --tls or --tls-cert FILE.pfx encrypts TCP on every node)
               bench SUITE       benchmarks: kernels, codec, or all (--check compares with perf/baselines)
               version           versions of psf and of the native shim
             """);

@@ -127,6 +127,28 @@ public class AuthenticationTests
     }
 
     [Test]
+    public async Task TlsAndPlainNodesRefuseEachOther()
+    {
+        var tls = new TcpTransport(TransportFixture.Secret, tls: TlsOptions.SelfSigned());
+        var plain = new TcpTransport(TransportFixture.Secret);
+        await using IListener tlsListener = tls.Listen(Endpoint.Parse("tcp://127.0.0.1:0"));
+        await using IListener plainListener = plain.Listen(Endpoint.Parse("tcp://127.0.0.1:0"));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        Assert.That(async () => await plain.ConnectAsync(tlsListener.LocalEndpoint, cts.Token), Throws.InstanceOf<IOException>());
+        Assert.That(async () => await tls.ConnectAsync(plainListener.LocalEndpoint, cts.Token), Throws.InstanceOf<Exception>());
+    }
+
+    [Test]
+    public async Task TlsWithAWrongSecretIsRefused()
+    {
+        var good = new TcpTransport(TransportFixture.Secret, tls: TlsOptions.SelfSigned());
+        var bad = new TcpTransport(Security.ClusterSecret.FromText("another secret, just as long"), tls: TlsOptions.SelfSigned());
+        await using IListener listener = good.Listen(Endpoint.Parse("tcp://127.0.0.1:0"));
+        var e = await Assert.ThrowsAsync<AuthenticationException>(async () => await bad.ConnectAsync(listener.LocalEndpoint));
+        Assert.That(e!.Message, Does.Contain("secret"));
+    }
+
+    [Test]
     public async Task GarbageBeforeTheHandshakeIsRefusedBeforeAnyFrame()
     {
         var transport = new TcpTransport(TransportFixture.Secret);

@@ -9,13 +9,14 @@ internal static class TransportFixture
 {
     public static readonly ClusterSecret Secret = ClusterSecret.FromText("a test secret that is long enough");
 
-    public static IEnumerable<string> Kinds() => ["inproc", "tcp4", "tcp6"];
+    public static IEnumerable<string> Kinds() => ["inproc", "tcp4", "tcp6", "tls"];
 
     public static (ITransport Transport, Endpoint Endpoint) Create(string kind, ClusterSecret? secret = null) => kind switch
     {
         "inproc" => (new InProcTransport(secret ?? Secret), Endpoint.Parse($"inproc://t-{Guid.NewGuid():N}")),
         "tcp4" => (new TcpTransport(secret ?? Secret), Endpoint.Parse("tcp://127.0.0.1:0")),
         "tcp6" => (new TcpTransport(secret ?? Secret), Endpoint.Parse("tcp://[::1]:0")),
+        "tls" => (new TcpTransport(secret ?? Secret, tls: TlsOptions.SelfSigned()), Endpoint.Parse("tcp://127.0.0.1:0")),
         _ => throw new ArgumentException(kind),
     };
 

@@ -26,6 +26,7 @@ public static class LocalCommand
             Replicas = args.Int("replicas", 1, 1, 8),
             Json = args.String("json"),
             Quiet = args.Flag("quiet"),
+            Tls = args.Flag("tls"),
             Timeout = TimeSpan.FromSeconds(args.Int("timeout", 1800, 10, 7 * 24 * 3600)),
         };
         if (args.String("report") is { } report)

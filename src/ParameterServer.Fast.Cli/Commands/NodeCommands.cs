@@ -26,9 +26,9 @@ public static class NodeCommands
             Replicas = args.Int("replicas", 1, 1, 8),
         };
         ClusterSecret secret = ReadSecret(args);
-        args.EnsureAllUsed();
         using ILoggerFactory logs = Logging.Create();
-        var transport = new TcpTransport(secret, logs.CreateLogger("transport"));
+        var transport = new TcpTransport(secret, logs.CreateLogger("transport"), tls: ReadTls(args));
+        args.EnsureAllUsed();
         var scheduler = new SchedulerNode(transport, listen, job, logs.CreateLogger("scheduler"));
         scheduler.Progress += r =>
         {
@@ -49,9 +49,9 @@ public static class NodeCommands
         Endpoint listen = ReadEndpoint(args, "listen", "tcp://0.0.0.0:0");
         string? advertise = args.String("advertise");
         ClusterSecret secret = ReadSecret(args);
-        args.EnsureAllUsed();
         using ILoggerFactory logs = Logging.Create();
-        var transport = new TcpTransport(secret, logs.CreateLogger("transport"));
+        var transport = new TcpTransport(secret, logs.CreateLogger("transport"), tls: ReadTls(args));
+        args.EnsureAllUsed();
         var server = new ServerNode(transport, listen, scheduler, logs.CreateLogger("server"), advertise);
         server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
         output.WriteLine($"psf server {server.Rank} serving");
@@ -66,9 +66,9 @@ public static class NodeCommands
         Endpoint scheduler = ReadEndpoint(args, "scheduler", null);
         SparseLROptions app = AppArguments.ReadSparseLR(args);
         ClusterSecret secret = ReadSecret(args);
-        args.EnsureAllUsed();
         using ILoggerFactory logs = Logging.Create();
-        var transport = new TcpTransport(secret, logs.CreateLogger("transport"));
+        var transport = new TcpTransport(secret, logs.CreateLogger("transport"), tls: ReadTls(args));
+        args.EnsureAllUsed();
         WorkerClient client = WorkerClient.ConnectAsync(transport, scheduler, logs.CreateLogger("worker")).GetAwaiter().GetResult();
         SparseLRResult result = SparseLogisticRegression.RunAndReportAsync(client, app).GetAwaiter().GetResult();
         output.WriteLine($"psf worker {client.Rank} done: {result.Iterations} iterations, {result.Examples} examples");
@@ -89,6 +89,16 @@ public static class NodeCommands
         {
             throw new UsageException($"psf {args.Command}: --{name}: {ex.Message}");
         }
+    }
+
+    /// <summary>--tls (a self-signed certificate) or --tls-cert FILE.pfx [--tls-password P]; null for plain TCP.</summary>
+    internal static TlsOptions? ReadTls(Arguments args)
+    {
+        string? certificate = args.String("tls-cert");
+        string? password = args.String("tls-password");
+        if (certificate is not null)
+            return TlsOptions.FromFile(certificate, password);
+        return args.Flag("tls") ? TlsOptions.SelfSigned() : null;
     }
 
     private static ClusterSecret ReadSecret(Arguments args) =>

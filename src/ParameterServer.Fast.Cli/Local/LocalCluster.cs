@@ -24,7 +24,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         ITransport transport = options.Transport switch
         {
             TransportKind.InProc => new InProcTransport(secret),
-            TransportKind.Tcp => new TcpTransport(secret),
+            TransportKind.Tcp => new TcpTransport(secret, tls: options.Tls ? TlsOptions.SelfSigned() : null),
             _ => throw new ArgumentException($"transport {options.Transport} is not available for psf local yet: use inproc or tcp"),
         };
         SparseLROptions lr = options.App;
@@ -81,9 +81,9 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         using var children = new ChildProcesses(output, environment);
         string schedulerAddress = scheduler.Endpoint.ToString();
         for (int s = 0; s < options.Servers; s++)
-            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", "tcp://127.0.0.1:0"]);
+            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", "tcp://127.0.0.1:0", .. TlsArguments()]);
         for (int w = 0; w < options.Workers; w++)
-            children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. Commands.AppArguments.ToArguments(lr)]);
+            children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. Commands.AppArguments.ToArguments(lr), .. TlsArguments()]);
         Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);
         Task first = await Task.WhenAny(finished, children.Failure).ConfigureAwait(false);
         if (first == children.Failure)
@@ -91,6 +91,8 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         await finished.ConfigureAwait(false);
         await children.WaitForExitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
     }
+
+    private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
 
     private void Report(Dictionary<int, ProgressReport> finals, double seconds, SparseLROptions lr)
     {

@@ -13,6 +13,8 @@ public sealed record LocalOptions
     public int Replicas { get; init; } = 1;
     public string? Json { get; init; }
     public bool Quiet { get; init; }
+    /// <summary>Encrypt TCP connections (each node with a self-signed certificate).</summary>
+    public bool Tls { get; init; }
     /// <summary>The whole job must finish within this.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(30);
 }

@@ -53,12 +53,13 @@ public sealed class ClusterSecret
     public string ToHex() => Convert.ToHexString(_key).ToLowerInvariant();
 
     /// <summary>HMAC-SHA256 over the concatenation of the parts.</summary>
-    internal void Mac(ReadOnlySpan<byte> label, ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> destination)
+    internal void Mac(ReadOnlySpan<byte> label, ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, ReadOnlySpan<byte> c, Span<byte> destination)
     {
-        Span<byte> message = stackalloc byte[label.Length + a.Length + b.Length];
+        byte[] message = new byte[label.Length + a.Length + b.Length + c.Length];
         label.CopyTo(message);
-        a.CopyTo(message[label.Length..]);
-        b.CopyTo(message[(label.Length + a.Length)..]);
+        a.CopyTo(message.AsSpan(label.Length));
+        b.CopyTo(message.AsSpan(label.Length + a.Length));
+        c.CopyTo(message.AsSpan(label.Length + a.Length + b.Length));
         HMACSHA256.HashData(_key, message, destination);
     }
 }

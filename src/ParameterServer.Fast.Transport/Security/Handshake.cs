@@ -25,7 +25,9 @@ public interface IHandshakeChannel
 ///                          mac = HMAC(secret, "psf-server" | nonce | challenge)
 /// </code>
 /// Fresh random challenges make a recorded proof useless; the acceptor's own proof lets the
-/// connector refuse an impostor. A peer that sends anything else is refused at once.
+/// connector refuse an impostor. A peer that sends anything else is refused at once. Under TLS
+/// both MACs also cover a channel binding (the hash of the server's certificate), so a relay that
+/// terminates TLS on both sides cannot forward a valid proof.
 /// </summary>
 public static class Handshake
 {
@@ -41,8 +43,9 @@ public static class Handshake
     /// <summary>Default bound on the whole exchange: a peer that stalls is refused.</summary>
     public static TimeSpan Timeout { get; } = TimeSpan.FromSeconds(5);
 
-    public static async ValueTask AcceptAsync(IHandshakeChannel channel, ClusterSecret secret, string peer, CancellationToken cancellationToken)
+    public static async ValueTask AcceptAsync(IHandshakeChannel channel, ClusterSecret secret, string peer, CancellationToken cancellationToken, byte[]? binding = null)
     {
+        binding ??= [];
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
         byte[] challenge = RandomNumberGenerator.GetBytes(RandomBytes);
@@ -72,19 +75,20 @@ public static class Handshake
             throw new AuthenticationException($"refused {peer}: handshake version {version}, this node speaks {Version}");
         ReadOnlySpan<byte> nonce = proof.AsSpan(8, RandomBytes);
         Span<byte> expected = stackalloc byte[MacBytes];
-        secret.Mac(ClientLabel, challenge, nonce, expected);
+        secret.Mac(ClientLabel, challenge, nonce, binding, expected);
         var verdict = new byte[VerdictBytes];
         bool accepted = CryptographicOperations.FixedTimeEquals(expected, proof.AsSpan(8 + RandomBytes, MacBytes));
         BinaryPrimitives.WriteUInt32LittleEndian(verdict, accepted ? 0u : 1u);
         if (accepted)
-            secret.Mac(ServerLabel, nonce, challenge, verdict.AsSpan(4));
+            secret.Mac(ServerLabel, nonce, challenge, binding, verdict.AsSpan(4));
         await channel.WriteAsync(verdict, timeout.Token).ConfigureAwait(false);
         if (!accepted)
             throw new AuthenticationException($"refused {peer}: wrong cluster secret");
     }
 
-    public static async ValueTask ConnectAsync(IHandshakeChannel channel, ClusterSecret secret, string peer, CancellationToken cancellationToken)
+    public static async ValueTask ConnectAsync(IHandshakeChannel channel, ClusterSecret secret, string peer, CancellationToken cancellationToken, byte[]? binding = null)
     {
+        binding ??= [];
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
         var hello = new byte[HelloBytes];
@@ -103,7 +107,7 @@ public static class Handshake
             BinaryPrimitives.WriteUInt32LittleEndian(proof, ProofMagic);
             BinaryPrimitives.WriteUInt16LittleEndian(proof.AsSpan(4), Version);
             nonce.CopyTo(proof, 8);
-            secret.Mac(ClientLabel, hello.AsSpan(8, RandomBytes), nonce, proof.AsSpan(8 + RandomBytes, MacBytes));
+            secret.Mac(ClientLabel, hello.AsSpan(8, RandomBytes), nonce, binding, proof.AsSpan(8 + RandomBytes, MacBytes));
             await channel.WriteAsync(proof, timeout.Token).ConfigureAwait(false);
             await channel.ReadExactAsync(verdict, timeout.Token).ConfigureAwait(false);
         }
@@ -118,7 +122,7 @@ public static class Handshake
         if (BinaryPrimitives.ReadUInt32LittleEndian(verdict) != 0)
             throw new AuthenticationException($"{peer} refused this node: wrong cluster secret");
         Span<byte> expected = stackalloc byte[MacBytes];
-        secret.Mac(ServerLabel, nonce, hello.AsSpan(8, RandomBytes), expected);
+        secret.Mac(ServerLabel, nonce, hello.AsSpan(8, RandomBytes), binding, expected);
         if (!CryptographicOperations.FixedTimeEquals(expected, verdict.AsSpan(4, MacBytes)))
             throw new AuthenticationException($"{peer} could not prove it holds the cluster secret");
     }

@@ -11,9 +11,10 @@ namespace ParameterServer.Fast.Transport.Tcp;
 /// <summary>
 /// TCP over IPv4 or IPv6 with managed sockets on pinned buffers: TCP_NODELAY (frames are whole
 /// messages; Nagle would only add latency), kernel-autotuned buffer sizes, and the HMAC handshake
-/// on every connection before the first frame.
+/// on every connection before the first frame. With <see cref="TlsOptions"/> every connection is
+/// encrypted as well (both ends must agree: a TLS node refuses a plain one and vice versa).
 /// </summary>
-public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, int maxFrameBytes = TcpTransport.DefaultMaxFrameBytes) : ITransport
+public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, int maxFrameBytes = TcpTransport.DefaultMaxFrameBytes, TlsOptions? tls = null) : ITransport
 {
     /// <summary>1 GiB: a larger announced length is a lie or a bug, refused before any allocation.</summary>
     public const int DefaultMaxFrameBytes = 1 << 30;
@@ -48,6 +49,8 @@ public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, i
         try
         {
             await socket.ConnectAsync(ip, cancellationToken).ConfigureAwait(false);
+            if (tls is not null)
+                return await TlsChannel.ConnectAsync(socket, secret, endpoint.ToString(), maxFrameBytes, cancellationToken).ConfigureAwait(false);
             using (var stream = new NetworkStream(socket, ownsSocket: false))
                 await Handshake.ConnectAsync(new StreamHandshakeChannel(stream), secret, endpoint.ToString(), cancellationToken).ConfigureAwait(false);
             return new TcpConnection(socket, endpoint.ToString(), maxFrameBytes);
@@ -102,13 +105,22 @@ public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, i
             string peer = accepted.RemoteEndPoint is IPEndPoint ip ? new Endpoint(TransportKind.Tcp, ip.Address.ToString(), ip.Port).ToString() : "tcp://?";
             try
             {
-                using (var stream = new NetworkStream(accepted, ownsSocket: false))
-                    await Handshake.AcceptAsync(new StreamHandshakeChannel(stream), _transport.Secret, peer, _stop.Token).ConfigureAwait(false);
-                var connection = new TcpConnection(accepted, peer, _transport.MaxFrameBytes);
+                IConnection connection;
+                if (_transport.Tls is { } tls)
+                {
+                    connection = await TlsChannel.AcceptAsync(accepted, tls, _transport.Secret, peer, _transport.MaxFrameBytes, _stop.Token).ConfigureAwait(false);
+                }
+                else
+                {
+                    using (var stream = new NetworkStream(accepted, ownsSocket: false))
+                        await Handshake.AcceptAsync(new StreamHandshakeChannel(stream), _transport.Secret, peer, _stop.Token).ConfigureAwait(false);
+                    connection = new TcpConnection(accepted, peer, _transport.MaxFrameBytes);
+                }
                 if (!_accepted.Writer.TryWrite(connection))
                     await connection.DisposeAsync().ConfigureAwait(false);
             }
-            catch (Exception e) when (e is AuthenticationException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is AuthenticationException or IOException or SocketException or OperationCanceledException or ObjectDisposedException
+                or System.Security.Authentication.AuthenticationException)
             {
                 // A peer without the secret is refused and logged; the listener carries on.
                 _transport.Logger.LogWarning("{Message}", e.Message);
@@ -130,4 +142,6 @@ public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, i
     internal ILogger Logger => _logger;
 
     internal int MaxFrameBytes => maxFrameBytes;
+
+    internal TlsOptions? Tls => tls;
 }

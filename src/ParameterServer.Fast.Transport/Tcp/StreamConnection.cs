@@ -1,0 +1,144 @@
+using System.Buffers.Binary;
+using ParameterServer.Fast.Transport.Buffers;
+using ParameterServer.Fast.Transport.Connections;
+
+namespace ParameterServer.Fast.Transport.Tcp;
+
+/// <summary>
+/// Frames over a stream ([u32 length][payload], as <see cref="TcpConnection"/>), used for TLS: the
+/// encryption happens in the stream, so frames are written and read through it. Sends take turns
+/// under a lock; one thread reads and hands each complete frame to the handler in place.
+/// </summary>
+internal sealed class StreamConnection : IConnection
+{
+    private const int PrefixBytes = 4;
+    private const int InitialReceiveBytes = 256 * 1024;
+
+    private readonly Stream _stream;
+    private readonly int _maxFrameBytes;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly byte[] _prefix = new byte[PrefixBytes];
+    private IFrameHandler? _handler;
+    private volatile bool _closed;
+
+    public StreamConnection(Stream stream, string remoteName, int maxFrameBytes)
+    {
+        _stream = stream;
+        RemoteName = remoteName;
+        _maxFrameBytes = maxFrameBytes;
+    }
+
+    public string RemoteName { get; }
+
+    public bool IsConnected => !_closed;
+
+    public Task Completion => _completion.Task;
+
+    public void Start(IFrameHandler handler)
+    {
+        if (Interlocked.CompareExchange(ref _handler, handler, null) is not null)
+            throw new InvalidOperationException($"connection to {RemoteName} already started");
+        _ = Task.Run(ReceiveLoop);
+    }
+
+    public async ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default)
+    {
+        long length = frame.Length;
+        if (length > _maxFrameBytes)
+            throw new ArgumentException($"frame of {length} bytes exceeds the {_maxFrameBytes}-byte limit of {RemoteName}");
+        if (_closed)
+            throw new ConnectionClosedException($"connection to {RemoteName} is closed");
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(_prefix, (uint)length);
+            await _stream.WriteAsync(_prefix, cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < frame.Count; i++)
+                await _stream.WriteAsync(frame[i], cancellationToken).ConfigureAwait(false);
+            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            Close(new ConnectionClosedException($"connection to {RemoteName} failed: {e.Message}", e));
+            throw new ConnectionClosedException($"connection to {RemoteName} failed: {e.Message}", e);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private async Task ReceiveLoop()
+    {
+        byte[] buffer = PinnedBufferPool.Shared.Rent(InitialReceiveBytes);
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                if (!await ReadExactly(buffer.AsMemory(0, PrefixBytes)).ConfigureAwait(false))
+                    break;
+                uint length = BinaryPrimitives.ReadUInt32LittleEndian(buffer);
+                if (length > (uint)_maxFrameBytes)
+                    throw new InvalidDataException($"{RemoteName} announced a frame of {length} bytes; the limit is {_maxFrameBytes}");
+                if (length > buffer.Length)
+                {
+                    PinnedBufferPool.Shared.Return(buffer);
+                    buffer = PinnedBufferPool.Shared.Rent((int)length);
+                }
+                if (!await ReadExactly(buffer.AsMemory(0, (int)length)).ConfigureAwait(false))
+                    throw new ConnectionClosedException($"{RemoteName} closed the connection in the middle of a frame");
+                _handler!.OnFrame(this, buffer.AsSpan(0, (int)length));
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            if (!_closed)
+                error = new ConnectionClosedException($"connection to {RemoteName} lost: {e.Message}", e);
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+        finally
+        {
+            PinnedBufferPool.Shared.Return(buffer);
+        }
+        Close(error);
+    }
+
+    // False at a clean end of stream before the first byte; throws when it ends part-way.
+    private async ValueTask<bool> ReadExactly(Memory<byte> destination)
+    {
+        int read = 0;
+        while (read < destination.Length)
+        {
+            int n = await _stream.ReadAsync(destination[read..]).ConfigureAwait(false);
+            if (n == 0)
+            {
+                if (read == 0)
+                    return false;
+                throw new ConnectionClosedException($"{RemoteName} closed the connection part-way through a frame");
+            }
+            read += n;
+        }
+        return true;
+    }
+
+    private void Close(Exception? error)
+    {
+        if (_completion.Task.IsCompleted)
+            return;
+        _closed = true;
+        _stream.Dispose();
+        if (error is null ? _completion.TrySetResult() : _completion.TrySetException(error))
+            _handler?.OnClosed(this, error);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Close(null);
+        return ValueTask.CompletedTask;
+    }
+}
