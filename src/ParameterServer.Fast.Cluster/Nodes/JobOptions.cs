@@ -9,6 +9,10 @@ public sealed record JobOptions
     public int Replicas { get; init; } = 1;
     /// <summary>Virtual nodes per server on the consistent-hashing ring.</summary>
     public int VirtualNodes { get; init; } = 16;
+    /// <summary>How often idle nodes tell the scheduler they are alive.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>Silence after which the scheduler declares a node dead.</summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     public void Validate()
     {
@@ -18,6 +22,8 @@ public sealed record JobOptions
             throw new ArgumentException($"workers must be in 1..65535, got {Workers}");
         if (Replicas < 1 || Replicas > Servers)
             throw new ArgumentException($"replicas must be in 1..servers ({Servers}), got {Replicas}");
+        if (HeartbeatInterval <= TimeSpan.Zero || HeartbeatTimeout <= HeartbeatInterval)
+            throw new ArgumentException($"the heartbeat timeout ({HeartbeatTimeout}) must exceed the positive interval ({HeartbeatInterval})");
         if (VirtualNodes is < 1 or > 1024)
             throw new ArgumentException($"virtual nodes must be in 1..1024, got {VirtualNodes}");
     }

@@ -37,9 +37,13 @@ public sealed class SchedulerNode : IAsyncDisposable
     private HashRing? _ring;
     private uint _version;
     private uint _publishedVersion;
+    private readonly Membership.FailureDetector<IConnection> _detector;
+    private readonly List<IConnection> _silent = [];
+    private Timer? _livenessTimer;
 
-    public SchedulerNode(ITransport transport, Endpoint listenAt, JobOptions job, ILogger? logger = null)
+    public SchedulerNode(ITransport transport, Endpoint listenAt, JobOptions job, ILogger? logger = null, TimeProvider? time = null)
     {
+        _detector = new Membership.FailureDetector<IConnection>(time ?? TimeProvider.System, job.HeartbeatTimeout);
         job.Validate();
         _transport = transport;
         _listenAt = listenAt;
@@ -65,6 +69,7 @@ public sealed class SchedulerNode : IAsyncDisposable
     {
         _listener = _transport.Listen(_listenAt);
         _ = Task.Run(AcceptLoop);
+        _livenessTimer = new Timer(_ => _inbox.Post(CheckLiveness), null, _job.HeartbeatInterval, _job.HeartbeatInterval);
     }
 
     private async Task AcceptLoop()
@@ -95,6 +100,8 @@ public sealed class SchedulerNode : IAsyncDisposable
             _logger.LogWarning("scheduler: bad frame from {Peer}: {Message}", connection.RemoteName, e.Message);
             return;
         }
+        if (_workers.Contains(connection) || _servers.Any(s => s.Connection == connection))
+            _detector.Heard(connection);
         try
         {
             switch (frame.Type)
@@ -135,6 +142,7 @@ public sealed class SchedulerNode : IAsyncDisposable
             int rank = _servers.Count;
             uint id = NodeIds.Server(rank);
             _servers.Add((connection, new ServerInfo((int)id, request.Endpoint)));
+            _detector.Heard(connection);
             Send(connection, MessageType.Register, ControlMessages.Encode(new RegisterReply((int)id, rank)));
             _logger.LogInformation("scheduler: server {Rank} at {Endpoint}", rank, request.Endpoint);
             if (_servers.Count == _job.Servers)
@@ -149,6 +157,7 @@ public sealed class SchedulerNode : IAsyncDisposable
         int workerRank = _workers.Count;
         _workers.Add(connection);
         _live[workerRank] = true;
+        _detector.Heard(connection);
         uint workerId = NodeIds.Worker(workerRank);
         Send(connection, MessageType.Register, ControlMessages.Encode(new RegisterReply((int)workerId, workerRank)));
         if (_ring is not null && _publishedVersion == _version)
@@ -247,6 +256,7 @@ public sealed class SchedulerNode : IAsyncDisposable
 
     private void Shutdown()
     {
+        _livenessTimer?.Dispose();
         foreach ((IConnection c, _) in _servers)
             Send(c, MessageType.Shutdown, []);
         foreach (IConnection? w in _workers)
@@ -257,8 +267,25 @@ public sealed class SchedulerNode : IAsyncDisposable
         _finished.TrySetResult();
     }
 
+    // A node silent past the heartbeat timeout is dead even if its connection looks open (a hung
+    // process, a partition): it is treated exactly as one whose connection closed.
+    private void CheckLiveness()
+    {
+        _silent.Clear();
+        _detector.CollectDead(_silent);
+        foreach (IConnection c in _silent)
+        {
+            _logger.LogWarning("scheduler: nothing heard from {Peer} for {Timeout} s", c.RemoteName, _job.HeartbeatTimeout.TotalSeconds);
+            OnClosed(c, new TimeoutException($"no heartbeat from {c.RemoteName} for {_job.HeartbeatTimeout.TotalSeconds:0.###} s"));
+        }
+    }
+
     private void OnClosed(IConnection connection, Exception? error)
     {
+        _detector.Forget(connection);
+        int server = _servers.FindIndex(s => s.Connection == connection);
+        if (server >= 0 && !_finished.Task.IsCompleted)
+            _logger.LogError("scheduler: server {Rank} lost{Reason}; its ranges have no live primary until replication takes over", server, error is null ? "" : $": {error.Message}");
         int worker = _workers.IndexOf(connection);
         if (worker >= 0 && !_done[worker] && !_finished.Task.IsCompleted)
         {
@@ -281,6 +308,8 @@ public sealed class SchedulerNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
+        if (_livenessTimer is not null)
+            await _livenessTimer.DisposeAsync().ConfigureAwait(false);
         if (_listener is not null)
             await _listener.DisposeAsync().ConfigureAwait(false);
         foreach ((IConnection c, _) in _servers)

@@ -75,7 +75,13 @@ public sealed class ServerNode : IAsyncDisposable
         await FrameOut.SendControl(_schedulerConnection, new FrameHeader(MessageType.Register),
             ControlMessages.Encode(new RegisterRequest(NodeRole.Server, AdvertisedEndpoint().ToString()))).ConfigureAwait(false);
         await _registered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _heartbeat = new Membership.Heartbeat(_schedulerConnection, () => _nodeId, HeartbeatInterval);
     }
+
+    /// <summary>How often this server tells the scheduler it is alive.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    private Membership.Heartbeat? _heartbeat;
 
     private Endpoint AdvertisedEndpoint()
     {
@@ -343,6 +349,7 @@ public sealed class ServerNode : IAsyncDisposable
 
     private void Stop()
     {
+        _heartbeat?.Dispose();
         _stop.Cancel();
         _stopped.TrySetResult();
     }

@@ -75,7 +75,7 @@ public sealed class WorkerClient : IAsyncDisposable
 
     private long _keyCacheMisses;
 
-    public static async Task<WorkerClient> ConnectAsync(ITransport transport, Endpoint scheduler, ILogger? logger = null, CancellationToken cancellationToken = default, bool keyCaching = true)
+    public static async Task<WorkerClient> ConnectAsync(ITransport transport, Endpoint scheduler, ILogger? logger = null, CancellationToken cancellationToken = default, bool keyCaching = true, TimeSpan? heartbeatInterval = null)
     {
         var client = new WorkerClient(transport, logger ?? NullLogger.Instance, keyCaching);
         client._scheduler = await transport.ConnectAsync(scheduler, cancellationToken).ConfigureAwait(false);
@@ -84,6 +84,7 @@ public sealed class WorkerClient : IAsyncDisposable
             ControlMessages.Encode(new RegisterRequest(NodeRole.Worker, ""))).ConfigureAwait(false);
         RangeMap map = await client._firstMap.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         await client.ConnectServers(map, cancellationToken).ConfigureAwait(false);
+        client._heartbeat = new Membership.Heartbeat(client._scheduler, () => client.NodeId, heartbeatInterval ?? TimeSpan.FromMilliseconds(200));
         return client;
     }
 
@@ -332,8 +333,11 @@ public sealed class WorkerClient : IAsyncDisposable
         _pending.FailAll(p => p.Server == link.Id,
             p => new IOException($"{p.Description}: connection lost{(error is null ? "" : $" ({error.Message})")}"));
 
+    private Membership.Heartbeat? _heartbeat;
+
     public async ValueTask DisposeAsync()
     {
+        _heartbeat?.Dispose();
         foreach (ServerLink s in _servers.Values)
             await s.Connection.DisposeAsync().ConfigureAwait(false);
         await _scheduler.DisposeAsync().ConfigureAwait(false);
