@@ -115,21 +115,25 @@ public sealed class WorkerClient : IAsyncDisposable
         return new TableHandle(layout.Id, layout.Spec);
     }
 
-    /// <summary>Pushes one row of values per key (keys sorted and unique) through the servers' updater.</summary>
-    public ValueTask PushAsync(TableHandle table, ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> values, CancellationToken cancellationToken = default) =>
-        Send(MessageType.Push, table, keys, values, default, null, Consistency.Consistency.Eventual);
+    /// <summary>
+    /// Pushes one row of values per key (keys sorted and unique) through the servers' updater. The
+    /// request is sent once <paramref name="after"/> (earlier tickets it must follow) completed; the
+    /// caller keeps <paramref name="keys"/> and <paramref name="values"/> unchanged until the task completes.
+    /// </summary>
+    public ValueTask PushAsync(TableHandle table, ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> values, CancellationToken cancellationToken = default, Task? after = null) =>
+        Send(MessageType.Push, table, keys, values, default, null, Consistency.Consistency.Eventual, after, cancellationToken);
 
     /// <summary>Pulls one row per key into <paramref name="values"/>, once <paramref name="consistency"/> holds for this worker's clock.</summary>
-    public ValueTask PullAsync(TableHandle table, ReadOnlyMemory<ulong> keys, Memory<float> values, Consistency.Consistency consistency, CancellationToken cancellationToken = default) =>
-        Send(MessageType.Pull, table, keys, default, values, null, consistency);
+    public ValueTask PullAsync(TableHandle table, ReadOnlyMemory<ulong> keys, Memory<float> values, Consistency.Consistency consistency, CancellationToken cancellationToken = default, Task? after = null) =>
+        Send(MessageType.Pull, table, keys, default, values, null, consistency, after, cancellationToken);
 
     /// <summary>Pushes the rows of a dense range, values in key order.</summary>
-    public ValueTask PushRangeAsync(TableHandle table, KeyRange range, ReadOnlyMemory<float> values, CancellationToken cancellationToken = default) =>
-        Send(MessageType.Push, table, default, values, default, range, Consistency.Consistency.Eventual);
+    public ValueTask PushRangeAsync(TableHandle table, KeyRange range, ReadOnlyMemory<float> values, CancellationToken cancellationToken = default, Task? after = null) =>
+        Send(MessageType.Push, table, default, values, default, range, Consistency.Consistency.Eventual, after, cancellationToken);
 
     /// <summary>Pulls the rows of a dense range into <paramref name="values"/>.</summary>
-    public ValueTask PullRangeAsync(TableHandle table, KeyRange range, Memory<float> values, Consistency.Consistency consistency, CancellationToken cancellationToken = default) =>
-        Send(MessageType.Pull, table, default, default, values, range, consistency);
+    public ValueTask PullRangeAsync(TableHandle table, KeyRange range, Memory<float> values, Consistency.Consistency consistency, CancellationToken cancellationToken = default, Task? after = null) =>
+        Send(MessageType.Pull, table, default, default, values, range, consistency, after, cancellationToken);
 
     /// <summary>Pushes, then pulls the same keys once the push is applied (one round of SGD).</summary>
     public async ValueTask PushPullAsync(TableHandle table, ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> push, Memory<float> pull, Consistency.Consistency consistency)
@@ -160,8 +164,10 @@ public sealed class WorkerClient : IAsyncDisposable
         FrameOut.SendControl(_scheduler, new FrameHeader(MessageType.Progress, SenderId: NodeId), ControlMessages.Encode(report));
 
     private async ValueTask Send(MessageType type, TableHandle table, ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> values,
-        Memory<float> destination, KeyRange? range, Consistency.Consistency consistency)
+        Memory<float> destination, KeyRange? range, Consistency.Consistency consistency, Task? after, CancellationToken cancellationToken)
     {
+        if (after is not null)
+            await after.WaitAsync(cancellationToken).ConfigureAwait(false);
         RangeMap map = Map;
         TableLayout layout = map.Table(table.Id) ?? throw new ArgumentException($"table '{table.Spec.Name}' is not in range map version {map.Version}");
         int width = layout.Spec.Width;
@@ -223,7 +229,10 @@ public sealed class WorkerClient : IAsyncDisposable
                     ticket.PartFailed(new IOException($"{what}: {e.Message}", e));
             }
         }
-        await ticket.Task.ConfigureAwait(false);
+        if (cancellationToken.CanBeCanceled)
+            await ticket.Task.AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+        else
+            await ticket.Task.ConfigureAwait(false);
         if (type == MessageType.Pull)
             PullWaitSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
