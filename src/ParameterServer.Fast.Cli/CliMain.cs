@@ -25,6 +25,7 @@ public static class CliMain
                 "scheduler" => Commands.NodeCommands.Scheduler(rest, output),
                 "server" => Commands.NodeCommands.Server(rest, output),
                 "worker" => Commands.NodeCommands.Worker(rest, output),
+                "data" => Commands.DataCommand.Run(rest, output),
                 "version" or "--version" => PrintVersion(output),
                 _ => throw new UsageException($"psf: unknown command '{verb}'"),
             };
@@ -35,7 +36,7 @@ public static class CliMain
             error.WriteLine("run 'psf --help' for the commands");
             return 2;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException or InvalidDataException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException or InvalidDataException or ArgumentException or InvalidOperationException or Apps.Data.DataFormatException)
         {
             error.WriteLine($"psf {verb}: {e.Message}");
             return 1;
@@ -58,12 +59,14 @@ public static class CliMain
 
               local             an embedded cluster on this machine training a model:
                                 --app sparse-lr --servers N --workers M --transport inproc|tcp
-                                [--max-delay T|inf] [--epochs E] [--examples N] [--tls] [--json FILE]
+                                [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
+                                [--tls] [--json FILE]
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
               server            a server: --scheduler tcp://HOST:PORT [--listen tcp://HOST:PORT] [--advertise HOST]
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
                                 (every node needs the same secret: PSF_SECRET or --secret-file FILE;
                                  --tls or --tls-cert FILE.pfx encrypts TCP on every node)
+              data              gen-sparse --out FILE [--format libsvm|binary] | convert IN OUT [--skip-bad-lines]
               bench SUITE       benchmarks: kernels, codec, or all (--check compares with perf/baselines)
               version           versions of psf and of the native shim
             """);

@@ -5,9 +5,7 @@ namespace ParameterServer.Fast.Apps.SparseLR;
 /// <summary>Settings of sparse logistic regression with L1 (FTRL-proximal on the servers).</summary>
 public sealed record SparseLROptions
 {
-    public ClickLogGenerator Data { get; init; } = new();
-    /// <summary>Examples after the training ones, held out for evaluation.</summary>
-    public int HeldOut { get; init; } = 20_000;
+    public SparseDataSource Data { get; init; } = new GeneratedData(new ClickLogGenerator());
     public int Epochs { get; init; } = 3;
     public int BatchSize { get; init; } = 500;
     /// <summary>FTRL α.</summary>

@@ -40,7 +40,8 @@ public static class SparseLogisticRegression
     public static async Task<SparseLRResult> RunWorkerAsync(WorkerClient client, SparseLROptions o, CancellationToken cancellationToken = default)
     {
         TableHandle table = await client.DeclareTableAsync(WeightsSpec(o), cancellationToken).ConfigureAwait(false);
-        SparseDataset shard = o.Data.Generate().Shard(client.Rank, client.Workers);
+        (SparseDataset train, SparseDataset test) = o.Data.Load();
+        SparseDataset shard = train.Shard(client.Rank, client.Workers);
         var consistency = new ClusterConsistency(o.MaxDelay);
         int batches = Math.Max(1, (shard.Count + o.BatchSize - 1) / o.BatchSize);
         int reportEvery = Math.Max(1, batches / Math.Max(1, o.ReportsPerEpoch));
@@ -79,15 +80,14 @@ public static class SparseLogisticRegression
         await client.BarrierAsync(1, cancellationToken).ConfigureAwait(false);
         var result = new SparseLRResult { Worker = client.Rank, Iterations = iterations, Examples = examples, ComputeSeconds = compute, WaitSeconds = wait, BytesSent = client.BytesSent };
         if (client.Rank == 0)
-            result = await EvaluateAsync(client, table, o, result, cancellationToken).ConfigureAwait(false);
+            result = await EvaluateAsync(client, table, o, train, test, result, cancellationToken).ConfigureAwait(false);
         return result;
     }
 
     // Worker 0 scores the final model: the objective over all training data and the held-out metrics.
-    private static async Task<SparseLRResult> EvaluateAsync(WorkerClient client, TableHandle table, SparseLROptions o, SparseLRResult result, CancellationToken cancellationToken)
+    private static async Task<SparseLRResult> EvaluateAsync(WorkerClient client, TableHandle table, SparseLROptions o, SparseDataset train, SparseDataset test,
+        SparseLRResult result, CancellationToken cancellationToken)
     {
-        SparseDataset train = o.Data.Generate();
-        SparseDataset test = o.Data.Generate(o.Data.Examples, o.HeldOut);
         (double[] trainP, double l1Norm, long nonZeros) = await PredictAsync(client, table, train, cancellationToken).ConfigureAwait(false);
         (double[] testP, _, _) = await PredictAsync(client, table, test, cancellationToken).ConfigureAwait(false);
         double trainLoss = Metrics.LogLoss(trainP, train.Labels);

@@ -1,4 +1,5 @@
 using ParameterServer.Fast.Apps.Data;
+
 using ParameterServer.Fast.Apps.SparseLR;
 using ParameterServer.Fast.Cli.CommandLine;
 
@@ -14,11 +15,15 @@ public static class AppArguments
             throw new UsageException(app is "countmin" or "mlp"
                 ? $"psf {args.Command}: --app {app} is not part of this build yet; sparse-lr is"
                 : $"psf {args.Command}: unknown app '{app}': use sparse-lr, countmin or mlp");
-        if (args.String("data") is { } data)
-            throw new UsageException($"psf {args.Command}: reading --data files ('{data}') is not part of this build yet; leave it out to train on the built-in click-log data");
+        var generator = new ClickLogGenerator { Examples = args.Int("examples", 100_000, 100, 100_000_000), Seed = (ulong)args.Long("seed", 1, 0) };
+        double testFraction = args.Double("test-fraction", 0.1, 0.0001, 0.9);
+        bool skipBadLines = args.Flag("skip-bad-lines");
+        string? data = args.String("data");
+        if (data is not null && !File.Exists(data))
+            throw new UsageException($"psf {args.Command}: --data file '{data}' does not exist");
         return new SparseLROptions
         {
-            Data = new ClickLogGenerator { Examples = args.Int("examples", 100_000, 100, 100_000_000), Seed = (ulong)args.Long("seed", 1, 0) },
+            Data = data is null ? new GeneratedData(generator) : new FileData(data, skipBadLines, testFraction),
             Epochs = args.Int("epochs", 3, 1, 10_000),
             BatchSize = args.Int("batch-size", 500, 1, 1_000_000),
             MaxDelay = ReadMaxDelay(args),
@@ -38,8 +43,12 @@ public static class AppArguments
     public static IEnumerable<string> ToArguments(SparseLROptions o) =>
     [
         "--app", "sparse-lr",
-        "--examples", o.Data.Examples.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        "--seed", o.Data.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        .. o.Data switch
+        {
+            FileData f => (string[])["--data", f.Path, "--test-fraction", f.TestFraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture), .. f.SkipBadLines ? ["--skip-bad-lines"] : Array.Empty<string>()],
+            GeneratedData g => ["--examples", g.Generator.Examples.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed", g.Generator.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            _ => throw new ArgumentException($"unknown data source {o.Data}"),
+        },
         "--epochs", o.Epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--batch-size", o.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--max-delay", o.MaxDelay == int.MaxValue ? "inf" : o.MaxDelay.ToString(System.Globalization.CultureInfo.InvariantCulture),

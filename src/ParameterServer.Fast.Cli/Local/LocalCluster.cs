@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using ParameterServer.Fast.Apps.Data;
 using ParameterServer.Fast.Apps.SparseLR;
 using ParameterServer.Fast.Cli.Bench;
 using ParameterServer.Fast.Cluster.Nodes;
@@ -27,15 +28,17 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             TransportKind.Tcp => new TcpTransport(secret, tls: options.Tls ? TlsOptions.SelfSigned() : null),
             _ => throw new ArgumentException($"transport {options.Transport} is not available for psf local yet: use inproc or tcp"),
         };
-        SparseLROptions lr = options.App;
+        SparseLROptions lr = options.App with { Data = DefaultDataCache.Materialise(options.App.Data, output) };
         string mode = options.Transport == TransportKind.InProc ? "in one process" : "each its own process";
         output.WriteLine($"psf local: sparse-lr, {options.Servers} servers, {options.Workers} workers, {options.Transport.ToString().ToLowerInvariant()} ({mode}), " +
             $"max delay {(lr.MaxDelay == int.MaxValue ? "∞" : lr.MaxDelay.ToString(CultureInfo.InvariantCulture))}, " +
-            $"{lr.Data.Examples:N0} examples × {lr.Epochs} epochs");
+            $"{lr.Data.Describe()} × {lr.Epochs} epochs");
         var clock = Stopwatch.StartNew();
         var job = new JobOptions { Servers = options.Servers, Workers = options.Workers, Replicas = options.Replicas };
         await using var scheduler = new SchedulerNode(transport, Listen("scheduler"), job);
-        var progress = new ProgressPrinter(output, options.Workers, lr.Epochs * (int)Math.Ceiling(lr.Data.Examples / (double)options.Workers / lr.BatchSize), options.Quiet, clock);
+        // A user's file is read once here, so a bad file is reported before any process starts.
+        int examples = options.App.Data is GeneratedData g ? g.Generator.Examples : lr.Data.Load().Train.Count;
+        var progress = new ProgressPrinter(output, options.Workers, lr.Epochs * (int)Math.Ceiling(examples / (double)options.Workers / lr.BatchSize), options.Quiet, clock);
         var finals = new Dictionary<int, ProgressReport>();
         scheduler.Progress += r =>
         {
@@ -127,7 +130,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         {
             ["app"] = "sparse-lr", ["servers"] = options.Servers, ["workers"] = options.Workers,
             ["transport"] = options.Transport.ToString().ToLowerInvariant(), ["max_delay"] = lr.MaxDelay == int.MaxValue ? -1 : lr.MaxDelay,
-            ["replicas"] = options.Replicas, ["epochs"] = lr.Epochs, ["examples"] = lr.Data.Examples, ["batch_size"] = lr.BatchSize,
+            ["replicas"] = options.Replicas, ["epochs"] = lr.Epochs, ["data"] = lr.Data.Describe(), ["batch_size"] = lr.BatchSize,
         };
         JsonReport.Write(options.Json, "local", config, summary);
         output.WriteLine($"wrote {options.Json}");
