@@ -1,5 +1,5 @@
+using ParameterServer.Fast.Apps.CountMin;
 using ParameterServer.Fast.Apps.Data;
-
 using ParameterServer.Fast.Apps.SparseLR;
 using ParameterServer.Fast.Cli.CommandLine;
 
@@ -8,13 +8,43 @@ namespace ParameterServer.Fast.Cli.Commands;
 /// <summary>The application options shared by `psf local` and `psf worker` (every worker of a job gets the same).</summary>
 public static class AppArguments
 {
-    public static SparseLROptions ReadSparseLR(Arguments args)
+    /// <summary>--app and that application's options.</summary>
+    public static AppChoice Read(Arguments args)
     {
         string app = args.String("app", "sparse-lr");
-        if (app is not "sparse-lr")
-            throw new UsageException(app is "countmin" or "mlp"
-                ? $"psf {args.Command}: --app {app} is not part of this build yet; sparse-lr is"
-                : $"psf {args.Command}: unknown app '{app}': use sparse-lr, countmin or mlp");
+        return app switch
+        {
+            "sparse-lr" => new SparseLRChoice(ReadSparseLR(args)),
+            "countmin" => new CountMinChoice(ReadCountMin(args)),
+            "mlp" => throw new UsageException($"psf {args.Command}: --app mlp is not part of this build yet; sparse-lr and countmin are"),
+            _ => throw new UsageException($"psf {args.Command}: unknown app '{app}': use sparse-lr, countmin or mlp"),
+        };
+    }
+
+    public static CountMinOptions ReadCountMin(Arguments args)
+    {
+        var o = new CountMinOptions
+        {
+            Width = args.Int("width", 1 << 20, 16, 1 << 30),
+            Depth = args.Int("depth", 4, 1, 32),
+            Items = args.Long("items", 20_000_000, 1, 1L << 40),
+            Vocabulary = args.Int("vocabulary", 1_000_000, 1, 1 << 28),
+            Batch = args.Int("batch", 2_000_000, 1, 1 << 30),
+            Seed = (ulong)args.Long("seed", 1, 0),
+        };
+        try
+        {
+            o.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"psf {args.Command}: {e.Message}");
+        }
+        return o;
+    }
+
+    public static SparseLROptions ReadSparseLR(Arguments args)
+    {
         var generator = new ClickLogGenerator { Examples = args.Int("examples", 100_000, 100, 100_000_000), Seed = (ulong)args.Long("seed", 1, 0) };
         double testFraction = args.Double("test-fraction", 0.1, 0.0001, 0.9);
         bool skipBadLines = args.Flag("skip-bad-lines");

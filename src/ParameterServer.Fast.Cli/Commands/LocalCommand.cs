@@ -19,7 +19,7 @@ public static class LocalCommand
         var args = new Arguments("local", argv);
         var options = new LocalOptions
         {
-            App = AppArguments.ReadSparseLR(args),
+            App = AppArguments.Read(args),
             Servers = args.Int("servers", 2, 1, 64),
             Workers = args.Int("workers", 2, 1, 256),
             Transport = args.Choice("transport", TransportKind.Tcp, s_transports),

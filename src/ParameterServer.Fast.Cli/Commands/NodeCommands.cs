@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using ParameterServer.Fast.Apps.SparseLR;
 using ParameterServer.Fast.Cli.CommandLine;
 using ParameterServer.Fast.Cluster.Nodes;
 using ParameterServer.Fast.Transport.Connections;
@@ -64,14 +63,14 @@ public static class NodeCommands
     {
         var args = new Arguments("worker", argv);
         Endpoint scheduler = ReadEndpoint(args, "scheduler", null);
-        SparseLROptions app = AppArguments.ReadSparseLR(args);
+        AppChoice app = AppArguments.Read(args);
         ClusterSecret secret = ReadSecret(args);
         using ILoggerFactory logs = Logging.Create();
         var transport = new TcpTransport(secret, logs.CreateLogger("transport"), tls: ReadTls(args));
         args.EnsureAllUsed();
         WorkerClient client = WorkerClient.ConnectAsync(transport, scheduler, logs.CreateLogger("worker")).GetAwaiter().GetResult();
-        SparseLRResult result = SparseLogisticRegression.RunAndReportAsync(client, app).GetAwaiter().GetResult();
-        output.WriteLine($"psf worker {client.Rank} done: {result.Iterations} iterations, {result.Examples} examples");
+        app.RunAsync(client, CancellationToken.None).GetAwaiter().GetResult();
+        output.WriteLine($"psf worker {client.Rank} done");
         client.ShutdownRequested.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }).GetAwaiter().GetResult();
         client.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;

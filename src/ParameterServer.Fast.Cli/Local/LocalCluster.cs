@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ParameterServer.Fast.Apps.Data;
-using ParameterServer.Fast.Apps.SparseLR;
+using ParameterServer.Fast.Cli.Commands;
 using ParameterServer.Fast.Cli.Bench;
 using ParameterServer.Fast.Cluster.Nodes;
 using ParameterServer.Fast.Cluster.Protocol;
@@ -28,17 +28,21 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             TransportKind.Tcp => new TcpTransport(secret, tls: options.Tls ? TlsOptions.SelfSigned() : null),
             _ => throw new ArgumentException($"transport {options.Transport} is not available for psf local yet: use inproc or tcp"),
         };
-        SparseLROptions lr = options.App with { Data = DefaultDataCache.Materialise(options.App.Data, output) };
+        AppChoice app = options.App;
+        if (app is SparseLRChoice lrChoice)
+        {
+            // The default data set is generated once into the cache folder; a user's file is read
+            // once here, so a bad file is reported before any process starts.
+            app = new SparseLRChoice(lrChoice.Options with { Data = DefaultDataCache.Materialise(lrChoice.Options.Data, output) });
+            if (lrChoice.Options.Data is FileData file)
+                _ = file.Load();
+        }
         string mode = options.Transport == TransportKind.InProc ? "in one process" : "each its own process";
-        output.WriteLine($"psf local: sparse-lr, {options.Servers} servers, {options.Workers} workers, {options.Transport.ToString().ToLowerInvariant()} ({mode}), " +
-            $"max delay {(lr.MaxDelay == int.MaxValue ? "∞" : lr.MaxDelay.ToString(CultureInfo.InvariantCulture))}, " +
-            $"{lr.Data.Describe()} × {lr.Epochs} epochs");
+        output.WriteLine($"psf local: {app.Name}, {options.Servers} servers, {options.Workers} workers, {options.Transport.ToString().ToLowerInvariant()} ({mode}), {options.App.Describe()}");
         var clock = Stopwatch.StartNew();
         var job = new JobOptions { Servers = options.Servers, Workers = options.Workers, Replicas = options.Replicas };
         await using var scheduler = new SchedulerNode(transport, Listen("scheduler"), job);
-        // A user's file is read once here, so a bad file is reported before any process starts.
-        int examples = options.App.Data is GeneratedData g ? g.Generator.Examples : lr.Data.Load().Train.Count;
-        var progress = new ProgressPrinter(output, options.Workers, lr.Epochs * (int)Math.Ceiling(examples / (double)options.Workers / lr.BatchSize), options.Quiet, clock);
+        var progress = new ProgressPrinter(output, options.Workers, options.App.IterationsPerWorker(options.Workers), options.Quiet, clock);
         var finals = new Dictionary<int, ProgressReport>();
         scheduler.Progress += r =>
         {
@@ -50,18 +54,18 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         scheduler.Start();
 
         if (options.Transport == TransportKind.InProc)
-            await RunInProcess(transport, scheduler, lr, cancellationToken).ConfigureAwait(false);
+            await RunInProcess(transport, scheduler, app, cancellationToken).ConfigureAwait(false);
         else
-            await RunAsProcesses(secret, scheduler, lr, cancellationToken).ConfigureAwait(false);
+            await RunAsProcesses(secret, scheduler, app, cancellationToken).ConfigureAwait(false);
         double seconds = clock.Elapsed.TotalSeconds;
-        Report(finals, seconds, lr);
+        Report(finals, seconds, app);
         return 0;
     }
 
     private Endpoint Listen(string name) =>
         options.Transport == TransportKind.InProc ? Endpoint.Parse($"inproc://{name}") : Endpoint.Parse("tcp://127.0.0.1:0");
 
-    private async Task RunInProcess(ITransport transport, SchedulerNode scheduler, SparseLROptions lr, CancellationToken cancellationToken)
+    private async Task RunInProcess(ITransport transport, SchedulerNode scheduler, AppChoice app, CancellationToken cancellationToken)
     {
         var servers = new List<ServerNode>();
         for (int s = 0; s < options.Servers; s++)
@@ -70,7 +74,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         var workers = new List<WorkerClient>();
         for (int w = 0; w < options.Workers; w++)
             workers.Add(await WorkerClient.ConnectAsync(transport, scheduler.Endpoint, cancellationToken: cancellationToken).ConfigureAwait(false));
-        await Task.WhenAll(workers.Select(w => Task.Run(() => SparseLogisticRegression.RunAndReportAsync(w, lr, cancellationToken), cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(workers.Select(w => Task.Run(() => app.RunAsync(w, cancellationToken), cancellationToken))).ConfigureAwait(false);
         await scheduler.Finished.WaitAsync(options.Timeout, cancellationToken).ConfigureAwait(false);
         foreach (WorkerClient w in workers)
             await w.DisposeAsync().ConfigureAwait(false);
@@ -78,7 +82,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             await s.DisposeAsync().ConfigureAwait(false);
     }
 
-    private async Task RunAsProcesses(ClusterSecret secret, SchedulerNode scheduler, SparseLROptions lr, CancellationToken cancellationToken)
+    private async Task RunAsProcesses(ClusterSecret secret, SchedulerNode scheduler, AppChoice app, CancellationToken cancellationToken)
     {
         var environment = new Dictionary<string, string> { ["PSF_SECRET"] = secret.ToHex() };
         using var children = new ChildProcesses(output, environment);
@@ -86,7 +90,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         for (int s = 0; s < options.Servers; s++)
             children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", "tcp://127.0.0.1:0", .. TlsArguments()]);
         for (int w = 0; w < options.Workers; w++)
-            children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. Commands.AppArguments.ToArguments(lr), .. TlsArguments()]);
+            children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. app.ToArguments(), .. TlsArguments()]);
         Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);
         Task first = await Task.WhenAny(finished, children.Failure).ConfigureAwait(false);
         if (first == children.Failure)
@@ -97,28 +101,17 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
 
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
 
-    private void Report(Dictionary<int, ProgressReport> finals, double seconds, SparseLROptions lr)
+    private void Report(Dictionary<int, ProgressReport> finals, double seconds, AppChoice app)
     {
-        if (!finals.TryGetValue(0, out ProgressReport? model))
+        if (!finals.ContainsKey(0))
             throw new InvalidOperationException("worker 0 finished without its final report");
-        double Metric(ProgressReport r, string name) => r.Metrics.TryGetValue(name, out double v) ? v : double.NaN;
-        double iterations = finals.Values.Sum(r => Metric(r, "iterations"));
-        double bytes = finals.Values.Sum(r => Metric(r, "bytes_sent"));
-        var summary = new List<BenchResult>
-        {
-            new("objective", Metric(model, "objective"), "log loss + λ₁‖w‖₁/N"),
-            new("test_logloss", Metric(model, "test_logloss"), "nats"),
-            new("auc", Metric(model, "auc"), ""),
-            new("accuracy", Metric(model, "accuracy"), ""),
-            new("nonzeros", Metric(model, "nonzeros"), "weights"),
-            new("seconds", seconds, "s"),
-            new("examples_per_s", finals.Values.Sum(r => Metric(r, "examples")) / seconds, "examples/s"),
-            new("worker_bytes_per_iteration", iterations == 0 ? 0 : bytes / iterations, "bytes"),
-        };
+        var metrics = finals.ToDictionary(p => p.Key, p => p.Value.Metrics);
+        var summary = app.Summarise(metrics, seconds).Select(m => new BenchResult(m.Name, m.Value, m.Unit)).ToList();
         foreach (ProgressReport r in finals.Values.OrderBy(r => r.Worker))
         {
-            summary.Add(new BenchResult($"worker_{r.Worker}_compute_seconds", Metric(r, "compute_seconds"), "s") { Extra = { ["worker"] = r.Worker } });
-            summary.Add(new BenchResult($"worker_{r.Worker}_wait_seconds", Metric(r, "wait_seconds"), "s") { Extra = { ["worker"] = r.Worker } });
+            double Metric(string name) => r.Metrics.TryGetValue(name, out double v) ? v : double.NaN;
+            summary.Add(new BenchResult($"worker_{r.Worker}_compute_seconds", Metric("compute_seconds"), "s") { Extra = { ["worker"] = r.Worker } });
+            summary.Add(new BenchResult($"worker_{r.Worker}_wait_seconds", Metric("wait_seconds"), "s") { Extra = { ["worker"] = r.Worker } });
         }
         output.WriteLine();
         output.WriteLine($"done in {seconds:0.0} s");
@@ -128,9 +121,9 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             return;
         var config = new Dictionary<string, object>
         {
-            ["app"] = "sparse-lr", ["servers"] = options.Servers, ["workers"] = options.Workers,
-            ["transport"] = options.Transport.ToString().ToLowerInvariant(), ["max_delay"] = lr.MaxDelay == int.MaxValue ? -1 : lr.MaxDelay,
-            ["replicas"] = options.Replicas, ["epochs"] = lr.Epochs, ["data"] = lr.Data.Describe(), ["batch_size"] = lr.BatchSize,
+            ["app"] = app.Name, ["servers"] = options.Servers, ["workers"] = options.Workers,
+            ["transport"] = options.Transport.ToString().ToLowerInvariant(), ["replicas"] = options.Replicas,
+            ["arguments"] = string.Join(' ', app.ToArguments()),
         };
         JsonReport.Write(options.Json, "local", config, summary);
         output.WriteLine($"wrote {options.Json}");
@@ -160,8 +153,11 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             int filled = (int)(fraction * 30);
             double eta = fraction > 0 ? now * (1 - fraction) / fraction : double.NaN;
             double loss = _loss.Where(l => l > 0).DefaultIfEmpty(double.NaN).Average();
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[{new string('#', filled)}{new string('.', 30 - filled)}] {fraction,4:P0}  {now,6:0.0}s  iterations {done}/{total}  minibatch log loss {loss:0.0000}  ETA {eta:0}s"));
+            string objective = double.IsNaN(loss) ? "" : string.Create(CultureInfo.InvariantCulture, $"  minibatch log loss {loss:0.0000}");
+            output.WriteLine(total == 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{now,6:0.0}s  iterations {done}{objective}")
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"[{new string('#', filled)}{new string('.', 30 - filled)}] {fraction,4:P0}  {now,6:0.0}s  iterations {done}/{total}{objective}  ETA {eta:0}s"));
         }
     }
 }

@@ -1,4 +1,4 @@
-using ParameterServer.Fast.Apps.SparseLR;
+using ParameterServer.Fast.Cli.Commands;
 using ParameterServer.Fast.Transport.Connections;
 
 namespace ParameterServer.Fast.Cli.Local;
@@ -6,7 +6,7 @@ namespace ParameterServer.Fast.Cli.Local;
 /// <summary>The options of `psf local`.</summary>
 public sealed record LocalOptions
 {
-    public SparseLROptions App { get; init; } = new();
+    public AppChoice App { get; init; } = new SparseLRChoice(new Apps.SparseLR.SparseLROptions());
     public int Servers { get; init; } = 2;
     public int Workers { get; init; } = 2;
     public TransportKind Transport { get; init; } = TransportKind.Tcp;

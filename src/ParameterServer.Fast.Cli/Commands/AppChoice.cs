@@ -1,0 +1,95 @@
+using ParameterServer.Fast.Apps.CountMin;
+using ParameterServer.Fast.Apps.SparseLR;
+using ParameterServer.Fast.Cluster.Nodes;
+
+namespace ParameterServer.Fast.Cli.Commands;
+
+/// <summary>
+/// One application with its options, as `psf local` and `psf worker` run it: every worker of a
+/// job runs the same choice, passed to child processes as command-line arguments.
+/// </summary>
+public abstract record AppChoice
+{
+    public abstract string Name { get; }
+
+    public abstract string Describe();
+
+    /// <summary>Runs this worker's part of the job and sends its final report.</summary>
+    public abstract Task RunAsync(WorkerClient client, CancellationToken cancellationToken);
+
+    public abstract IEnumerable<string> ToArguments();
+
+    /// <summary>The summary of a finished job from the workers' final reports: (name, value, unit).</summary>
+    public abstract IEnumerable<(string Name, double Value, string Unit)> Summarise(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, double seconds);
+
+    /// <summary>Iterations each worker will report, for the progress bar (0 when unknown).</summary>
+    public abstract int IterationsPerWorker(int workers);
+
+    protected static double Metric(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, int worker, string name) =>
+        finals.TryGetValue(worker, out var m) && m.TryGetValue(name, out double v) ? v : double.NaN;
+
+    protected static double Sum(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, string name) =>
+        finals.Values.Sum(m => m.TryGetValue(name, out double v) ? v : 0);
+}
+
+public sealed record SparseLRChoice(SparseLROptions Options) : AppChoice
+{
+    public override string Name => "sparse-lr";
+
+    public override string Describe() => $"{Options.Data.Describe()} × {Options.Epochs} epochs, max delay {(Options.MaxDelay == int.MaxValue ? "∞" : Options.MaxDelay)}";
+
+    public override Task RunAsync(WorkerClient client, CancellationToken cancellationToken) =>
+        SparseLogisticRegression.RunAndReportAsync(client, Options, cancellationToken);
+
+    public override IEnumerable<string> ToArguments() => AppArguments.ToArguments(Options);
+
+    public override int IterationsPerWorker(int workers) =>
+        Options.Data is Apps.Data.GeneratedData g ? Options.Epochs * (int)Math.Ceiling(g.Generator.Examples / (double)workers / Options.BatchSize) : 0;
+
+    public override IEnumerable<(string, double, string)> Summarise(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, double seconds)
+    {
+        double iterations = Sum(finals, "iterations");
+        yield return ("objective", Metric(finals, 0, "objective"), "log loss + λ₁‖w‖₁/N");
+        yield return ("test_logloss", Metric(finals, 0, "test_logloss"), "nats");
+        yield return ("auc", Metric(finals, 0, "auc"), "");
+        yield return ("accuracy", Metric(finals, 0, "accuracy"), "");
+        yield return ("nonzeros", Metric(finals, 0, "nonzeros"), "weights");
+        yield return ("seconds", seconds, "s");
+        yield return ("examples_per_s", Sum(finals, "examples") / seconds, "examples/s");
+        yield return ("worker_bytes_per_iteration", iterations == 0 ? 0 : Sum(finals, "bytes_sent") / iterations, "bytes");
+    }
+}
+
+public sealed record CountMinChoice(CountMinOptions Options) : AppChoice
+{
+    public override string Name => "countmin";
+
+    public override string Describe() =>
+        $"count-min {Options.Depth}×{Options.Width} (ε {Options.Epsilon:0.###e0}, δ {Options.Delta:0.###}), {Options.Items:N0} Zipf items";
+
+    public override Task RunAsync(WorkerClient client, CancellationToken cancellationToken) =>
+        CountMinSketch.RunAndReportAsync(client, Options, cancellationToken);
+
+    public override IEnumerable<string> ToArguments() =>
+    [
+        "--app", "countmin",
+        "--width", Options.Width.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--depth", Options.Depth.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--items", Options.Items.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--vocabulary", Options.Vocabulary.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--batch", Options.Batch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--seed", Options.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ];
+
+    public override int IterationsPerWorker(int workers) => (int)Math.Ceiling(Options.Items / (double)workers / Options.Batch);
+
+    public override IEnumerable<(string, double, string)> Summarise(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, double seconds)
+    {
+        double insertSeconds = finals.Values.Max(m => m.TryGetValue("insert_seconds", out double v) ? v : 0);
+        yield return ("inserts_per_s", Options.Items / insertSeconds, "items/s");
+        yield return ("max_relative_error", Metric(finals, 0, "max_relative_error"), "of the exact count");
+        yield return ("max_error_over_n", Metric(finals, 0, "max_error_over_n"), $"of N (bound ε = {Options.Epsilon:0.###e0})");
+        yield return ("bound_violations", Metric(finals, 0, "bound_violations"), $"of {Metric(finals, 0, "queried")} queries");
+        yield return ("seconds", seconds, "s");
+    }
+}
