@@ -23,7 +23,8 @@ require_tool() { # name, what to install
 }
 
 # Installs a Debian package when the file it provides is missing. Optional packages only widen
-# what gets built (the RDMA verbs transport), so a failure here is reported and the build goes on.
+# what is built or can run (the RDMA verbs transport, the Fashion-MNIST data of --app mlp), so a
+# failure here is reported and the build goes on.
 ensure_deb_optional() { # package, a file it installs
     [ -e "$2" ] && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -41,6 +42,7 @@ build_native() {
     require_tool cmake cmake
     require_tool cc gcc
     ensure_deb_optional libibverbs-dev /usr/include/infiniband/verbs.h
+    ensure_deb_optional dataset-fashion-mnist /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
     say "native shim (CMake)"
     cmake -S native -B "$artifacts/native-build" -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$artifacts/native-build" -j "$(nproc)" >/dev/null

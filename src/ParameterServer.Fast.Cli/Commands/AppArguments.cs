@@ -16,8 +16,26 @@ public static class AppArguments
         {
             "sparse-lr" => new SparseLRChoice(ReadSparseLR(args)),
             "countmin" => new CountMinChoice(ReadCountMin(args)),
-            "mlp" => throw new UsageException($"psf {args.Command}: --app mlp is not part of this build yet; sparse-lr and countmin are"),
+            "mlp" => new MlpChoice(ReadMlp(args)),
             _ => throw new UsageException($"psf {args.Command}: unknown app '{app}': use sparse-lr, countmin or mlp"),
+        };
+    }
+
+    public static Apps.Mlp.MlpOptions ReadMlp(Arguments args)
+    {
+        string folder = args.String("data", IdxReader.DebianFashionMnist);
+        if (!Directory.Exists(folder))
+            throw new UsageException($"psf {args.Command}: --data folder '{folder}' does not exist (./build.sh installs Debian's dataset-fashion-mnist into {IdxReader.DebianFashionMnist})");
+        return new Apps.Mlp.MlpOptions
+        {
+            DataFolder = folder,
+            Hidden = args.Int("hidden", 256, 1, 1 << 16),
+            Epochs = args.Int("epochs", 3, 1, 10_000),
+            BatchSize = args.Int("batch-size", 64, 1, 60_000),
+            LearningRate = (float)args.Double("learning-rate", 0.001, 1e-9, 10),
+            MaxDelay = ReadMaxDelay(args, "1"),
+            Limit = args.Int("limit", 0, 0, int.MaxValue),
+            Seed = (ulong)args.Long("seed", 1, 0),
         };
     }
 
@@ -61,9 +79,9 @@ public static class AppArguments
     }
 
     /// <summary>--max-delay T, where T is a whole number ≥ 0 or "inf" (eventual consistency).</summary>
-    public static int ReadMaxDelay(Arguments args)
+    public static int ReadMaxDelay(Arguments args, string fallback = "2")
     {
-        string delay = args.String("max-delay", "2");
+        string delay = args.String("max-delay", fallback);
         return delay is "inf" or "infinity" or "eventual" ? int.MaxValue
             : int.TryParse(delay, out int d) && d >= 0 ? d
             : throw new UsageException($"psf {args.Command}: --max-delay must be a whole number ≥ 0 or 'inf', got '{delay}'");

@@ -93,3 +93,38 @@ public sealed record CountMinChoice(CountMinOptions Options) : AppChoice
         yield return ("seconds", seconds, "s");
     }
 }
+
+public sealed record MlpChoice(Apps.Mlp.MlpOptions Options) : AppChoice
+{
+    public override string Name => "mlp";
+
+    public override string Describe() =>
+        $"MLP 784-{Options.Hidden}-10 on the IDX files of {Options.DataFolder}, {Options.Epochs} epochs, batch {Options.BatchSize}, Adam {Options.LearningRate}";
+
+    public override Task RunAsync(WorkerClient client, CancellationToken cancellationToken) =>
+        Apps.Mlp.MlpTraining.RunAndReportAsync(client, Options, cancellationToken);
+
+    public override IEnumerable<string> ToArguments() =>
+    [
+        "--app", "mlp",
+        "--data", Options.DataFolder,
+        "--hidden", Options.Hidden.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--epochs", Options.Epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--batch-size", Options.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--learning-rate", Options.LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        "--max-delay", Options.MaxDelay == int.MaxValue ? "inf" : Options.MaxDelay.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--limit", Options.Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ];
+
+    public override int IterationsPerWorker(int workers) =>
+        Options.Epochs * Math.Max(1, (Options.Limit > 0 ? Options.Limit : 60_000) / workers / Options.BatchSize);
+
+    public override IEnumerable<(string, double, string)> Summarise(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, double seconds)
+    {
+        yield return ("accuracy", Metric(finals, 0, "accuracy"), "on the 10,000 test images");
+        yield return ("test_logloss", Metric(finals, 0, "test_logloss"), "nats");
+        yield return ("objective", Metric(finals, 0, "objective"), "test cross-entropy");
+        yield return ("seconds", seconds, "s");
+        yield return ("examples_per_s", Sum(finals, "examples") / seconds, "examples/s");
+    }
+}
