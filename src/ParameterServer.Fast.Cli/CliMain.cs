@@ -60,7 +60,7 @@ public static class CliMain
               local             an embedded cluster on this machine training a model:
                                 --app sparse-lr --servers N --workers M --transport inproc|tcp
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
-                                [--tls] [--json FILE]
+                                [--tls] [--json FILE] [--report DIR]
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
               server            a server: --scheduler tcp://HOST:PORT [--listen tcp://HOST:PORT] [--advertise HOST]
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]

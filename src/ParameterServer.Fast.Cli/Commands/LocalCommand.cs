@@ -25,12 +25,11 @@ public static class LocalCommand
             Transport = args.Choice("transport", TransportKind.Tcp, s_transports),
             Replicas = args.Int("replicas", 1, 1, 8),
             Json = args.String("json"),
+            Report = args.String("report"),
             Quiet = args.Flag("quiet"),
             Tls = args.Flag("tls"),
             Timeout = TimeSpan.FromSeconds(args.Int("timeout", 1800, 10, 7 * 24 * 3600)),
         };
-        if (args.String("report") is { } report)
-            throw new UsageException($"psf local: --report ('{report}') is not part of this build yet; use --json FILE");
         args.EnsureAllUsed();
         if (options.Replicas > 1)
             throw new UsageException("psf local: --replicas above 1 needs chain replication, which is not part of this build yet");

@@ -44,9 +44,12 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         await using var scheduler = new SchedulerNode(transport, Listen("scheduler"), job);
         var progress = new ProgressPrinter(output, options.Workers, options.App.IterationsPerWorker(options.Workers), options.Quiet, clock);
         var finals = new Dictionary<int, ProgressReport>();
+        var points = new List<Reports.ProgressPoint>();
         scheduler.Progress += r =>
         {
             progress.OnReport(r);
+            if (!r.Done)
+                points.Add(new Reports.ProgressPoint(clock.Elapsed.TotalSeconds, r.Worker, r.Iteration, r.Objective));
             if (r.Done)
                 lock (finals)
                     finals[r.Worker] = r;
@@ -58,7 +61,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         else
             await RunAsProcesses(secret, scheduler, app, cancellationToken).ConfigureAwait(false);
         double seconds = clock.Elapsed.TotalSeconds;
-        Report(finals, seconds, app);
+        Report(finals, seconds, app, points);
         return 0;
     }
 
@@ -101,7 +104,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
 
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
 
-    private void Report(Dictionary<int, ProgressReport> finals, double seconds, AppChoice app)
+    private void Report(Dictionary<int, ProgressReport> finals, double seconds, AppChoice app, List<Reports.ProgressPoint> points)
     {
         if (!finals.ContainsKey(0))
             throw new InvalidOperationException("worker 0 finished without its final report");
@@ -117,16 +120,19 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         output.WriteLine($"done in {seconds:0.0} s");
         foreach (BenchResult r in summary)
             output.WriteLine("  " + JsonReport.Format(r));
-        if (options.Json is null)
-            return;
         var config = new Dictionary<string, object>
         {
             ["app"] = app.Name, ["servers"] = options.Servers, ["workers"] = options.Workers,
             ["transport"] = options.Transport.ToString().ToLowerInvariant(), ["replicas"] = options.Replicas,
             ["arguments"] = string.Join(' ', app.ToArguments()),
         };
-        JsonReport.Write(options.Json, "local", config, summary);
-        output.WriteLine($"wrote {options.Json}");
+        if (options.Json is not null)
+        {
+            JsonReport.Write(options.Json, "local", config, summary);
+            output.WriteLine($"wrote {options.Json}");
+        }
+        if (options.Report is not null)
+            Reports.RunReport.Write(options.Report, $"psf local: {app.Describe()}", config, summary, points, output);
     }
 
     /// <summary>Prints a progress line per report, at most a few per second.</summary>

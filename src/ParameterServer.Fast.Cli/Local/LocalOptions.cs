@@ -12,6 +12,8 @@ public sealed record LocalOptions
     public TransportKind Transport { get; init; } = TransportKind.Tcp;
     public int Replicas { get; init; } = 1;
     public string? Json { get; init; }
+    /// <summary>A folder for results.json, the figures as PNG and index.html.</summary>
+    public string? Report { get; init; }
     public bool Quiet { get; init; }
     /// <summary>Encrypt TCP connections (each node with a self-signed certificate).</summary>
     public bool Tls { get; init; }
