@@ -14,6 +14,8 @@ public sealed record SparseLROptions
     public float L2 { get; init; } = 0.01f;
     /// <summary>The bounded delay τ of pulls (0 sequential, int.MaxValue eventual).</summary>
     public int MaxDelay { get; init; } = 2;
+    /// <summary>An injected straggler: worker 1 sleeps this long every iteration (for the bounded-delay experiments).</summary>
+    public TimeSpan Straggler { get; init; }
     /// <summary>Progress reports per epoch and worker.</summary>
     public int ReportsPerEpoch { get; init; } = 4;
 }

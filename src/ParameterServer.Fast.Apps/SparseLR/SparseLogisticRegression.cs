@@ -61,6 +61,8 @@ public static class SparseLogisticRegression
                 long t2 = Stopwatch.GetTimestamp();
                 lossSum += batch.Gradient(shard, start, count);
                 lossCount += count;
+                if (client.Rank == 1 && o.Straggler > TimeSpan.Zero)
+                    Thread.Sleep(o.Straggler);
                 long t3 = Stopwatch.GetTimestamp();
                 await client.PushAsync(table, batch.Keys, batch.Gradients, cancellationToken).ConfigureAwait(false);
                 await client.AdvanceClockAsync().ConfigureAwait(false);

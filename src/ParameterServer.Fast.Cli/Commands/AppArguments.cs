@@ -75,6 +75,7 @@ public static class AppArguments
             Epochs = args.Int("epochs", 3, 1, 10_000),
             BatchSize = args.Int("batch-size", 500, 1, 1_000_000),
             MaxDelay = ReadMaxDelay(args),
+            Straggler = TimeSpan.FromMilliseconds(args.Int("straggler", 0, 0, 60_000)),
         };
     }
 
@@ -100,5 +101,6 @@ public static class AppArguments
         "--epochs", o.Epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--batch-size", o.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--max-delay", o.MaxDelay == int.MaxValue ? "inf" : o.MaxDelay.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--straggler", ((int)o.Straggler.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
     ];
 }

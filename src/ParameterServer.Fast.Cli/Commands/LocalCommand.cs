@@ -17,6 +17,17 @@ public static class LocalCommand
     public static int Run(string[] argv, TextWriter output)
     {
         var args = new Arguments("local", argv);
+        // --max-delay 0,1,2,4 runs the job once per τ (the bounded-delay experiment).
+        string? delayList = args.String("max-delay");
+        List<int>? sweep = null;
+        if (delayList is not null && delayList.Contains(','))
+        {
+            sweep = [.. delayList.Split(',').Select(d => d.Trim() is "inf" or "infinity" ? int.MaxValue
+                : int.TryParse(d, out int v) && v >= 0 ? v : throw new UsageException($"psf local: --max-delay list entry '{d}' must be a whole number ≥ 0 or inf"))];
+            argv = [.. argv.Where(a => a != delayList && a != "--max-delay" && a != $"--max-delay={delayList}")];
+            args = new Arguments("local", argv);
+        }
+        double? target = args.String("target") is { } t ? args.Double("target", 0, 0, 100) : null;
         var options = new LocalOptions
         {
             App = AppArguments.Read(args),
@@ -41,6 +52,8 @@ public static class LocalCommand
             e.Cancel = true;
             cts.Cancel();
         };
+        if (sweep is not null)
+            return new DelaySweep(options, sweep, target, output).RunAsync(cts.Token).GetAwaiter().GetResult();
         return new LocalCluster(options, output).RunAsync(cts.Token).GetAwaiter().GetResult();
     }
 }

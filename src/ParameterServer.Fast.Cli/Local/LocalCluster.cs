@@ -19,7 +19,16 @@ namespace ParameterServer.Fast.Cli.Local;
 /// </summary>
 public sealed class LocalCluster(LocalOptions options, TextWriter output)
 {
+    /// <summary>What one run measured: the summary results and the progress as it came.</summary>
+    public sealed record RunOutcome(IReadOnlyList<BenchResult> Summary, IReadOnlyList<Reports.ProgressPoint> Progress, double Seconds);
+
     public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        await RunJobAsync(cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+
+    public async Task<RunOutcome> RunJobAsync(CancellationToken cancellationToken)
     {
         ClusterSecret secret = ClusterSecret.Generate();
         ITransport transport = options.Transport switch
@@ -61,8 +70,8 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         else
             await RunAsProcesses(secret, scheduler, app, cancellationToken).ConfigureAwait(false);
         double seconds = clock.Elapsed.TotalSeconds;
-        Report(finals, seconds, app, points);
-        return 0;
+        IReadOnlyList<BenchResult> summary = Report(finals, seconds, app, points);
+        return new RunOutcome(summary, points, seconds);
     }
 
     private Endpoint Listen(string name) =>
@@ -104,7 +113,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
 
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
 
-    private void Report(Dictionary<int, ProgressReport> finals, double seconds, AppChoice app, List<Reports.ProgressPoint> points)
+    private List<BenchResult> Report(Dictionary<int, ProgressReport> finals, double seconds, AppChoice app, List<Reports.ProgressPoint> points)
     {
         if (!finals.ContainsKey(0))
             throw new InvalidOperationException("worker 0 finished without its final report");
@@ -133,6 +142,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         }
         if (options.Report is not null)
             Reports.RunReport.Write(options.Report, $"psf local: {app.Describe()}", config, summary, points, output);
+        return summary;
     }
 
     /// <summary>Prints a progress line per report, at most a few per second.</summary>
