@@ -1,6 +1,7 @@
 using ParameterServer.Fast.Codec.Buffers;
 using ParameterServer.Fast.Codec.Frames;
 using ParameterServer.Fast.Codec.Values;
+using CommunityToolkit.HighPerformance;
 using ParameterServer.Fast.Transport.Connections;
 
 namespace ParameterServer.Fast.Cluster.Nodes;
@@ -50,6 +51,50 @@ internal static class FrameOut
             writer.WriteValues(values, encoding);
         length = writer.Commit();
         return Send(connection, buffer, length);
+    }
+
+    // 64 KiB: above this a copy of the values costs more than a third gather segment.
+    private const int ZeroCopyBytes = 64 * 1024;
+
+    /// <summary>
+    /// A data frame whose raw values go out from <paramref name="values"/> itself (a gather segment
+    /// between the header+keys and the extras), never copied into the frame buffer. The caller keeps
+    /// the memory unchanged until the request is answered, which a worker's ticket guarantees.
+    /// </summary>
+    public static ValueTask SendDataZeroCopy(IConnection connection, in FrameHeader header, ReadOnlySpan<ulong> keys, KeyRangeOrList range,
+        ReadOnlyMemory<float> values, Codec.Keys.KeyCache? peerKeys, out int length)
+    {
+        if (values.Length * sizeof(float) < ZeroCopyBytes)
+            return SendData(connection, header, keys, range, values.Span, ValueEncoding.Raw, peerKeys, out length);
+        PinnedBuffer buffer = FrameBufferPool.Shared.Rent(FrameLayout.MaxFrameLength(range.IsRange ? 2 : keys.Length, 0));
+        var writer = FrameWriter.Claim(buffer.Span, header);
+        if (range.IsRange)
+            writer.WriteKeyRange(range.Begin, range.End);
+        else if (!keys.IsEmpty)
+            writer.WriteKeys(keys, Codec.Keys.KeyEncodingPolicy.Smallest, peerKeys);
+        writer.AttachValues(values.Span);
+        FrameStatus status = writer.CommitSegments(false, out Codec.Frames.FrameSegments segments);
+        if (status != FrameStatus.Ok)
+        {
+            buffer.Dispose();
+            throw new InvalidOperationException($"frame could not be encoded: {status}");
+        }
+        int head = segments.Head.Length, tail = segments.Tail.Length;
+        length = segments.Length;
+        var gather = new Transport.Connections.FrameSegments(buffer.Memory[..head], values.Cast<float, byte>(), buffer.Memory.Slice(head, tail));
+        return SendSegments(connection, buffer, gather);
+    }
+
+    private static async ValueTask SendSegments(IConnection connection, PinnedBuffer buffer, Transport.Connections.FrameSegments segments)
+    {
+        try
+        {
+            await connection.SendAsync(segments).ConfigureAwait(false);
+        }
+        finally
+        {
+            buffer.Dispose();
+        }
     }
 
     private static async ValueTask Send(IConnection connection, PinnedBuffer buffer, int length)

@@ -366,7 +366,7 @@ public sealed class WorkerClient : IAsyncDisposable
         {
             lock (this)
             {
-                ValueTask sent = FrameOut.SendData(connection, header, keys.Span, keyForm, values.Span, ValueEncoding.Raw, _peerKeys, out int bytes);
+                ValueTask sent = FrameOut.SendDataZeroCopy(connection, header, keys.Span, keyForm, values, _peerKeys, out int bytes);
                 Interlocked.Add(ref owner._bytesSent, Math.Max(0, bytes));
                 return sent;
             }
