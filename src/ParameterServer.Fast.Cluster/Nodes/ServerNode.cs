@@ -221,30 +221,36 @@ public sealed class ServerNode : IAsyncDisposable
         ServerTable table = TableOf(frame);
         var consistency = new Consistency.Consistency((int)Math.Min(frame.Argument, int.MaxValue));
         KeyRange? range = frame.TryGetKeyRange(out KeyRange r) ? r : null;
-        ulong[]? keys = null;
-        KeyRange clockRange = table.Layout.Spec.Range;
+        scoped ReadOnlySpan<ulong> keys = default;
+        KeyRange clockRange;
         if (range is null)
         {
-            if (!TryDecodeKeys(connection, frame, out ReadOnlySpan<ulong> decoded))
+            if (!TryDecodeKeys(connection, frame, out keys))
                 return;
-            KeySet.Validate(decoded);
-            keys = decoded.ToArray();
-            if (keys.Length > 0)
-                clockRange = new KeyRange(keys[0], keys[^1] == ulong.MaxValue ? ulong.MaxValue : keys[^1] + 1);
+            KeySet.Validate(keys);
+            clockRange = keys.IsEmpty ? table.Layout.Spec.Range : new KeyRange(keys[0], keys[^1] == ulong.MaxValue ? ulong.MaxValue : keys[^1] + 1);
         }
         else
         {
             clockRange = range.Value;
         }
-        var pending = new PendingPull(connection, frame.RequestId, frame.SenderId, keys, range, Stopwatch.GetTimestamp());
-        if (table.Gate.Admit(pending, clockRange, frame.Clock, consistency, Stopwatch.GetTimestamp()))
-            Answer(table, pending);
+        // Answered at once when the consistency holds (the common case: no copy of the keys);
+        // otherwise the keys are kept and the pull waits in the gate for the slower workers.
+        if (table.Gate.IsReady(clockRange, frame.Clock, consistency))
+        {
+            Answer(table, connection, frame.RequestId, keys, range);
+            return;
+        }
+        var pending = new PendingPull(connection, frame.RequestId, frame.SenderId, range is null ? keys.ToArray() : null, range, Stopwatch.GetTimestamp());
+        table.Gate.Admit(pending, clockRange, frame.Clock, consistency, Stopwatch.GetTimestamp());
     }
 
-    private void Answer(ServerTable table, PendingPull pull)
+    private void Answer(ServerTable table, PendingPull pull) => Answer(table, pull.Connection, pull.RequestId, pull.Keys, pull.Range);
+
+    private void Answer(ServerTable table, IConnection connection, ulong requestId, ReadOnlySpan<ulong> keys, KeyRange? pullRange)
     {
         int width = table.Layout.Spec.Width;
-        if (pull.Range is { } range)
+        if (pullRange is { } range)
         {
             float[] values = Rent(ref _valueBuffer, checked((int)range.Size * width));
             foreach ((KeyRange part, Table t) in table.Parts)
@@ -256,22 +262,21 @@ public sealed class ServerNode : IAsyncDisposable
                     throw new ArgumentException($"table '{table.Layout.Spec.Name}' is sparse: pull keys, not a range");
                 dense.PullRange(overlap, values.AsSpan((int)(overlap.Begin - range.Begin) * width, (int)overlap.Size * width));
             }
-            Respond(pull, table, values.AsSpan(0, (int)range.Size * width));
+            Respond(connection, requestId, table, values.AsSpan(0, (int)range.Size * width));
         }
         else
         {
-            ulong[] keys = pull.Keys!;
             float[] values = Rent(ref _valueBuffer, keys.Length * width);
             table.Slice(keys, _slices);
             foreach ((Table t, int start, int length) in _slices)
-                t.Pull(keys.AsSpan(start, length), values.AsSpan(start * width, length * width));
-            Respond(pull, table, values.AsSpan(0, keys.Length * width));
+                t.Pull(keys.Slice(start, length), values.AsSpan(start * width, length * width));
+            Respond(connection, requestId, table, values.AsSpan(0, keys.Length * width));
         }
         PullsAnswered++;
     }
 
-    private void Respond(PendingPull pull, ServerTable table, ReadOnlySpan<float> values) =>
-        _ = FrameOut.SendData(pull.Connection, new FrameHeader(MessageType.PullResponse, table.Layout.Id, _nodeId, pull.RequestId),
+    private void Respond(IConnection connection, ulong requestId, ServerTable table, ReadOnlySpan<float> values) =>
+        _ = FrameOut.SendData(connection, new FrameHeader(MessageType.PullResponse, table.Layout.Id, _nodeId, requestId),
             default, KeyRangeOrList.List, values, ValueEncoding.Raw).AsTask();
 
     private void AdvanceClock(in Frame frame)
