@@ -14,6 +14,20 @@ public static class LocalCommand
         ["shm"] = TransportKind.Shm,
     };
 
+    // worker:N@SECONDS
+    private static (int Worker, double Seconds) ParseKill(string text)
+    {
+        int colon = text.IndexOf(':'), at = text.IndexOf('@');
+        string role = colon > 0 ? text[..colon] : "";
+        if (role == "server")
+            throw new UsageException($"psf local: --kill {text}: killing a server needs chain replication to survive it, which is not part of this build yet");
+        if (role != "worker" || at < colon
+            || !int.TryParse(text[(colon + 1)..at], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int worker)
+            || !double.TryParse(text[(at + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds < 0)
+            throw new UsageException($"psf local: --kill must look like worker:N@SECONDS, got '{text}'");
+        return (worker, seconds);
+    }
+
     public static int Run(string[] argv, TextWriter output)
     {
         var args = new Arguments("local", argv);
@@ -37,6 +51,7 @@ public static class LocalCommand
             Replicas = args.Int("replicas", 1, 1, 8),
             Json = args.String("json"),
             Report = args.String("report"),
+            Kills = [.. args.Strings("kill").Select(ParseKill)],
             Quiet = args.Flag("quiet"),
             Tls = args.Flag("tls"),
             Timeout = TimeSpan.FromSeconds(args.Int("timeout", 1800, 10, 7 * 24 * 3600)),
@@ -44,6 +59,10 @@ public static class LocalCommand
         args.EnsureAllUsed();
         if (options.Replicas > 1)
             throw new UsageException("psf local: --replicas above 1 needs chain replication, which is not part of this build yet");
+        if (options.Kills.Count > 0 && options.Transport == TransportKind.InProc)
+            throw new UsageException("psf local: --kill needs nodes in their own processes: use --transport tcp");
+        if (options.Kills.Any(k => k.Worker >= options.Workers))
+            throw new UsageException($"psf local: --kill names a worker beyond the job's {options.Workers}");
         if (options.Transport == TransportKind.Shm)
             throw new UsageException("psf local: the shared-memory transport is not part of this build yet: use --transport tcp or inproc");
         using var cts = new CancellationTokenSource();

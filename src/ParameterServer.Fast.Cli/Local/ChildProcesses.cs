@@ -10,6 +10,8 @@ namespace ParameterServer.Fast.Cli.Local;
 internal sealed class ChildProcesses(TextWriter output, IReadOnlyDictionary<string, string> environment) : IDisposable
 {
     private readonly List<(string Name, Process Process)> _children = [];
+    private readonly HashSet<Process> _killed = [];
+    private readonly Dictionary<string, IReadOnlyList<string>> _arguments = [];
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes with a message when any child exits with a failure.</summary>
@@ -19,6 +21,7 @@ internal sealed class ChildProcesses(TextWriter output, IReadOnlyDictionary<stri
 
     public void Start(string name, IEnumerable<string> arguments)
     {
+        _arguments[name] = [.. arguments];
         (string file, IEnumerable<string> prefix) = Self();
         var info = new ProcessStartInfo(file)
         {
@@ -41,7 +44,10 @@ internal sealed class ChildProcesses(TextWriter output, IReadOnlyDictionary<stri
         process.Exited += (_, _) =>
         {
             int code = process.ExitCode;
-            if (code != 0)
+            bool killed;
+            lock (_killed)
+                killed = _killed.Contains(process);
+            if (code != 0 && !killed)
                 _failed.TrySetResult($"{name} exited with code {code}");
         };
         process.Start();
@@ -49,6 +55,20 @@ internal sealed class ChildProcesses(TextWriter output, IReadOnlyDictionary<stri
         process.BeginOutputReadLine();
         _children.Add((name, process));
     }
+
+    /// <summary>Fault injection: SIGKILL the named child now (its exit is then expected, not a failure).</summary>
+    public void Kill(string name)
+    {
+        (string _, Process process) = _children.LastOrDefault(c => c.Name == name);
+        if (process is null || process.HasExited)
+            throw new InvalidOperationException($"no running child named '{name}' to kill");
+        lock (_killed)
+            _killed.Add(process);
+        process.Kill(entireProcessTree: false);
+    }
+
+    /// <summary>Starts the named child again with its arguments (a replacement for a killed worker).</summary>
+    public void Restart(string name) => Start(name, _arguments[name]);
 
     /// <summary>Waits (bounded) for every child to exit by itself after the job finished.</summary>
     public async Task WaitForExitAsync(TimeSpan timeout)

@@ -104,11 +104,41 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         for (int w = 0; w < options.Workers; w++)
             children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. app.ToArguments(), .. TlsArguments()]);
         Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);
+        using var killing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task kills = InjectFaults(children, killing.Token);
         Task first = await Task.WhenAny(finished, children.Failure).ConfigureAwait(false);
+        killing.Cancel();
+        try
+        {
+            await kills.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The job ended before every scheduled kill.
+        }
         if (first == children.Failure)
             throw new InvalidOperationException($"the job failed: {await children.Failure.ConfigureAwait(false)}");
         await finished.ConfigureAwait(false);
         await children.WaitForExitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+    }
+
+    // --kill worker:N@S: SIGKILL that worker's process at S seconds, then start a replacement,
+    // which the scheduler hands the dead worker's shard to rerun.
+    private async Task InjectFaults(ChildProcesses children, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        foreach ((int worker, double seconds) in options.Kills.OrderBy(k => k.Seconds))
+        {
+            TimeSpan wait = TimeSpan.FromSeconds(seconds) - started.Elapsed;
+            if (wait > TimeSpan.Zero)
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            string name = $"worker {worker}";
+            children.Kill(name);
+            output.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] killed {name} with SIGKILL; starting a replacement");
+            // The replacement must find the rank free: wait until the scheduler has noticed the death.
+            await Task.Delay(TimeSpan.FromMilliseconds(300), cancellationToken).ConfigureAwait(false);
+            children.Restart(name);
+        }
     }
 
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];

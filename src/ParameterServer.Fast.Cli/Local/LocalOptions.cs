@@ -17,6 +17,8 @@ public sealed record LocalOptions
     public bool Quiet { get; init; }
     /// <summary>Encrypt TCP connections (each node with a self-signed certificate).</summary>
     public bool Tls { get; init; }
+    /// <summary>Fault injection: worker ranks to SIGKILL, and when (seconds after the job starts); each is replaced.</summary>
+    public IReadOnlyList<(int Worker, double Seconds)> Kills { get; init; } = [];
     /// <summary>The whole job must finish within this.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(30);
 }

@@ -54,8 +54,27 @@ public sealed class RangeClocks
     /// <summary>Marks a worker dead: it no longer counts in any minimum.</summary>
     public void RemoveWorker(int worker) => _live[worker] = false;
 
-    /// <summary>Marks a worker live again (a replacement took over its shard).</summary>
-    public void ReviveWorker(int worker) => _live[worker] = true;
+    /// <summary>
+    /// Marks a worker live again: a replacement took over its shard. Its clock starts at the
+    /// least clock of the other live workers on each segment, so it holds nobody back and is not
+    /// ahead of anyone (it then advances with its own clock ticks).
+    /// </summary>
+    public void ReviveWorker(int worker)
+    {
+        foreach (Segment s in _segments)
+        {
+            long min = long.MaxValue;
+            for (int w = 0; w < s.Clocks.Length; w++)
+            {
+                if (w != worker && _live[w])
+                    min = Math.Min(min, s.Clocks[w]);
+            }
+            if (min != long.MaxValue)
+                s.Clocks[worker] = Math.Max(s.Clocks[worker], min);
+        }
+        _live[worker] = true;
+        Merge();
+    }
 
     public bool IsLive(int worker) => _live[worker];
 

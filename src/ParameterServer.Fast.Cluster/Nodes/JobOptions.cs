@@ -13,6 +13,8 @@ public sealed record JobOptions
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(200);
     /// <summary>Silence after which the scheduler declares a node dead.</summary>
     public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>How long a dead worker's shard waits for a replacement worker before the job ends without it.</summary>
+    public TimeSpan ReplacementTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public void Validate()
     {

@@ -31,6 +31,10 @@ public sealed class SchedulerNode : IAsyncDisposable
     private readonly HashSet<int> _acked = [];
     private readonly bool[] _live;
     private readonly bool[] _done;
+    private readonly long[] _clocks;
+    private readonly List<IConnection> _spares = [];
+    private readonly long[] _deadSince;
+    private readonly TimeProvider _time;
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private IListener? _listener;
@@ -51,6 +55,9 @@ public sealed class SchedulerNode : IAsyncDisposable
         _logger = logger ?? NullLogger.Instance;
         _live = new bool[job.Workers];
         _done = new bool[job.Workers];
+        _clocks = new long[job.Workers];
+        _deadSince = new long[job.Workers];
+        _time = time ?? TimeProvider.System;
         _inbox = new Inbox("psf-scheduler", _logger, OnFrame, OnClosed);
     }
 
@@ -121,6 +128,10 @@ public sealed class SchedulerNode : IAsyncDisposable
                 case MessageType.Progress:
                     Report(ControlMessages.DecodeProgress(frame.Extras));
                     break;
+                case MessageType.Clock:
+                    if (NodeIds.IsWorker(frame.SenderId) && NodeIds.WorkerRank(frame.SenderId) is int rank && rank < _job.Workers)
+                        _clocks[rank] = Math.Max(_clocks[rank], frame.Clock);
+                    break;
                 case MessageType.Heartbeat:
                     break;
                 default:
@@ -152,14 +163,43 @@ public sealed class SchedulerNode : IAsyncDisposable
             }
             return;
         }
-        if (_workers.Count >= _job.Workers)
-            throw new InvalidOperationException($"the job already has its {_job.Workers} workers");
-        int workerRank = _workers.Count;
-        _workers.Add(connection);
-        _live[workerRank] = true;
+        if (_workers.Count < _job.Workers)
+        {
+            AdmitWorker(connection, _workers.Count, 0);
+            _workers.Add(connection);
+            return;
+        }
+        // A full job takes a worker only to replace a dead one; one that arrives before the death
+        // is noticed waits as a spare.
+        if (Array.FindIndex(_live, l => !l) < 0)
+        {
+            _spares.Add(connection);
+            return;
+        }
+        Replace(connection);
+    }
+
+    // The replacement reruns the dead worker's shard, starting at the slowest live clock so it
+    // neither waits for nor holds back the others.
+    private void Replace(IConnection connection)
+    {
+        int rank = Array.FindIndex(_live, l => !l);
+        long startClock = Enumerable.Range(0, _job.Workers).Where(w => _live[w]).Select(w => _clocks[w]).DefaultIfEmpty(0).Min();
+        _workers[rank] = connection;
+        _done[rank] = false;
+        _logger.LogWarning("scheduler: a new worker takes over the shard of dead worker {Rank} from clock {Clock}", rank, startClock);
+        AdmitWorker(connection, rank, startClock);
+        if (_ring is not null)
+            Publish();
+    }
+
+    private void AdmitWorker(IConnection connection, int rank, long startClock)
+    {
+        _live[rank] = true;
+        _clocks[rank] = startClock;
         _detector.Heard(connection);
-        uint workerId = NodeIds.Worker(workerRank);
-        Send(connection, MessageType.Register, ControlMessages.Encode(new RegisterReply((int)workerId, workerRank)));
+        uint workerId = NodeIds.Worker(rank);
+        Send(connection, MessageType.Register, ControlMessages.Encode(new RegisterReply((int)workerId, rank, startClock)));
         if (_ring is not null && _publishedVersion == _version)
             Send(connection, MessageType.RangeMap, ControlMessages.Encode(BuildMap()), _version);
         else
@@ -250,8 +290,31 @@ public sealed class SchedulerNode : IAsyncDisposable
         if (!report.Done)
             return;
         _done[report.Worker] = true;
-        if (Enumerable.Range(0, _job.Workers).All(w => _done[w] || !_live[w]) && _workers.Count == _job.Workers)
+        FinishIfDone();
+    }
+
+    // The job is done when every shard has been worked through: by its worker, or by the
+    // replacement of a dead one. A dead worker's shard waits for a replacement for at most
+    // ReplacementTimeout, then the job ends without it (and says so).
+    private void FinishIfDone()
+    {
+        if (_finished.Task.IsCompleted || _workers.Count < _job.Workers)
+            return;
+        bool liveDone = Enumerable.Range(0, _job.Workers).All(w => _done[w] || !_live[w]);
+        if (!liveDone)
+            return;
+        int[] orphaned = [.. Enumerable.Range(0, _job.Workers).Where(w => !_live[w] && !_done[w])];
+        if (orphaned.Length == 0)
+        {
             Shutdown();
+            return;
+        }
+        long now = _time.GetTimestamp();
+        if (orphaned.All(w => _time.GetElapsedTime(_deadSince[w], now) > _job.ReplacementTimeout))
+        {
+            _logger.LogError("scheduler: no replacement came for worker(s) {Ranks} within {Timeout} s; finishing without their shards", string.Join(", ", orphaned), _job.ReplacementTimeout.TotalSeconds);
+            Shutdown();
+        }
     }
 
     private void Shutdown()
@@ -278,6 +341,7 @@ public sealed class SchedulerNode : IAsyncDisposable
             _logger.LogWarning("scheduler: nothing heard from {Peer} for {Timeout} s", c.RemoteName, _job.HeartbeatTimeout.TotalSeconds);
             OnClosed(c, new TimeoutException($"no heartbeat from {c.RemoteName} for {_job.HeartbeatTimeout.TotalSeconds:0.###} s"));
         }
+        FinishIfDone();
     }
 
     private void OnClosed(IConnection connection, Exception? error)
@@ -293,9 +357,18 @@ public sealed class SchedulerNode : IAsyncDisposable
             // and the servers drop it from every clock minimum.
             _logger.LogWarning("scheduler: worker {Rank} lost{Reason}", worker, error is null ? "" : $": {error.Message}");
             _live[worker] = false;
+            _deadSince[worker] = _time.GetTimestamp();
             _workers[worker] = null;
-            if (_ring is not null)
+            if (_spares.Count > 0)
+            {
+                IConnection spare = _spares[0];
+                _spares.RemoveAt(0);
+                Replace(spare);
+            }
+            else if (_ring is not null)
+            {
                 Publish();
+            }
             ReleaseBarriers();
         }
     }

@@ -173,6 +173,8 @@ public sealed class ServerNode : IAsyncDisposable
             {
                 if (!map.LiveWorkers[w] && table.Clocks.IsLive(w))
                     table.Clocks.RemoveWorker(w);
+                else if (map.LiveWorkers[w] && !table.Clocks.IsLive(w))
+                    table.Clocks.ReviveWorker(w);
             }
             ReleasePulls(table);
         }

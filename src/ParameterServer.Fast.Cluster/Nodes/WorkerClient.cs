@@ -146,8 +146,11 @@ public sealed class WorkerClient : IAsyncDisposable
     public async ValueTask AdvanceClockAsync()
     {
         Clock++;
+        var tick = new FrameHeader(MessageType.Clock, 0, NodeId, 0, Clock);
         foreach (ServerLink s in _servers.Values)
-            await FrameOut.SendControl(s.Connection, new FrameHeader(MessageType.Clock, 0, NodeId, 0, Clock)).ConfigureAwait(false);
+            await FrameOut.SendControl(s.Connection, tick).ConfigureAwait(false);
+        // The scheduler keeps clocks too, so a replacement worker can start where the others are.
+        await FrameOut.SendControl(_scheduler, tick).ConfigureAwait(false);
     }
 
     /// <summary>Waits until every live worker reached barrier <paramref name="id"/>.</summary>
@@ -285,6 +288,7 @@ public sealed class WorkerClient : IAsyncDisposable
                 RegisterReply reply = ControlMessages.DecodeRegisterReply(frame.Extras);
                 NodeId = (uint)reply.NodeId;
                 Rank = reply.Rank;
+                Clock = reply.StartClock;
                 break;
             case MessageType.RangeMap:
                 RangeMap map = ControlMessages.DecodeRangeMap(frame.Extras);

@@ -9,8 +9,11 @@ namespace ParameterServer.Fast.Cluster.Protocol;
 /// <summary>A node joining: its role and where it listens ("" for a worker).</summary>
 public sealed record RegisterRequest(NodeRole Role, string Endpoint);
 
-/// <summary>The scheduler's answer: the node's id and rank within its role.</summary>
-public sealed record RegisterReply(int NodeId, int Rank);
+/// <summary>
+/// The scheduler's answer: the node's id and rank within its role, and the clock to start from
+/// (non-zero for a worker that replaces a dead one and reruns its shard).
+/// </summary>
+public sealed record RegisterReply(int NodeId, int Rank, long StartClock = 0);
 
 /// <summary>
 /// A worker's report: iteration, objective so far, examples processed, and whether it is done;
@@ -51,13 +54,14 @@ public static class ControlMessages
         var w = new PayloadWriter();
         w.I32(r.NodeId);
         w.I32(r.Rank);
+        w.I64(r.StartClock);
         return w.Written.ToArray();
     }
 
     public static RegisterReply DecodeRegisterReply(ReadOnlySpan<byte> data)
     {
         var r = new PayloadReader(data, "register reply");
-        var reply = new RegisterReply(r.I32("node id"), r.I32("rank"));
+        var reply = new RegisterReply(r.I32("node id"), r.I32("rank"), r.I64("start clock"));
         r.End();
         return reply;
     }
