@@ -4,7 +4,7 @@ using ParameterServer.Fast.Transport.Connections;
 
 namespace ParameterServer.Fast.Cli.Commands;
 
-/// <summary>`psf local --app APP --servers N --workers M --transport inproc|tcp [...]`.</summary>
+/// <summary>`psf local --app APP --servers N --workers M --transport inproc|shm|tcp [...]`.</summary>
 public static class LocalCommand
 {
     private static readonly Dictionary<string, TransportKind> s_transports = new()
@@ -33,8 +33,6 @@ public static class LocalCommand
         args.EnsureAllUsed();
         if (options.Replicas > 1)
             throw new UsageException("psf local: --replicas above 1 needs chain replication, which is not part of this build yet");
-        if (options.Transport == TransportKind.Shm)
-            throw new UsageException("psf local: the shared-memory transport is not part of this build yet: use --transport tcp or inproc");
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

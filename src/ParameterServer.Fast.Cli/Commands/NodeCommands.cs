@@ -4,7 +4,6 @@ using ParameterServer.Fast.Cli.CommandLine;
 using ParameterServer.Fast.Cluster.Nodes;
 using ParameterServer.Fast.Transport.Connections;
 using ParameterServer.Fast.Transport.Security;
-using ParameterServer.Fast.Transport.Tcp;
 
 namespace ParameterServer.Fast.Cli.Commands;
 
@@ -28,7 +27,7 @@ public static class NodeCommands
         ClusterSecret secret = ReadSecret(args);
         args.EnsureAllUsed();
         using ILoggerFactory logs = Logging.Create();
-        var transport = new TcpTransport(secret, logs.CreateLogger("transport"));
+        ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"));
         var scheduler = new SchedulerNode(transport, listen, job, logs.CreateLogger("scheduler"));
         scheduler.Progress += r =>
         {
@@ -46,12 +45,16 @@ public static class NodeCommands
     {
         var args = new Arguments("server", argv);
         Endpoint scheduler = ReadEndpoint(args, "scheduler", null);
-        Endpoint listen = ReadEndpoint(args, "listen", "tcp://0.0.0.0:0");
+        // Between processes of one machine the server listens on shared memory when the
+        // scheduler does; a name unique to this process keeps several servers apart.
+        Endpoint listen = ReadEndpoint(args, "listen", scheduler.Kind == TransportKind.Shm ? $"shm://psf-server-{Environment.ProcessId}" : "tcp://0.0.0.0:0");
+        if (listen.Kind != scheduler.Kind)
+            throw new UsageException($"psf server: --listen {listen} and --scheduler {scheduler} must use the same transport");
         string? advertise = args.String("advertise");
         ClusterSecret secret = ReadSecret(args);
         args.EnsureAllUsed();
         using ILoggerFactory logs = Logging.Create();
-        var transport = new TcpTransport(secret, logs.CreateLogger("transport"));
+        ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"));
         var server = new ServerNode(transport, listen, scheduler, logs.CreateLogger("server"), advertise);
         server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
         output.WriteLine($"psf server {server.Rank} serving");
@@ -68,7 +71,7 @@ public static class NodeCommands
         ClusterSecret secret = ReadSecret(args);
         args.EnsureAllUsed();
         using ILoggerFactory logs = Logging.Create();
-        var transport = new TcpTransport(secret, logs.CreateLogger("transport"));
+        ITransport transport = TransportFactory.Create(scheduler.Kind, secret, logs.CreateLogger("transport"));
         WorkerClient client = WorkerClient.ConnectAsync(transport, scheduler, logs.CreateLogger("worker")).GetAwaiter().GetResult();
         SparseLRResult result = SparseLogisticRegression.RunAndReportAsync(client, app).GetAwaiter().GetResult();
         output.WriteLine($"psf worker {client.Rank} done: {result.Iterations} iterations, {result.Examples} examples");
@@ -83,7 +86,9 @@ public static class NodeCommands
         try
         {
             Endpoint e = Endpoint.Parse(text);
-            return e.Kind == TransportKind.Tcp ? e : throw new UsageException($"psf {args.Command}: --{name} must be a tcp:// address between processes, got '{text}'");
+            return e.Kind is TransportKind.Tcp or TransportKind.Shm
+                ? e
+                : throw new UsageException($"psf {args.Command}: --{name} must be a tcp:// or shm:// address between processes, got '{text}'");
         }
         catch (FormatException ex)
         {

@@ -7,13 +7,14 @@ using ParameterServer.Fast.Cluster.Protocol;
 using ParameterServer.Fast.Transport.Connections;
 using ParameterServer.Fast.Transport.InProc;
 using ParameterServer.Fast.Transport.Security;
+using ParameterServer.Fast.Transport.Shm;
 using ParameterServer.Fast.Transport.Tcp;
 
 namespace ParameterServer.Fast.Cli.Local;
 
 /// <summary>
 /// `psf local`: a whole job on this machine: the scheduler, the servers and the workers, talking
-/// over the chosen transport (in-process hand-off, or TCP on loopback), with a generated secret.
+/// over the chosen transport (in-process hand-off, shared memory, or TCP on loopback), with a generated secret.
 /// Prints progress as the workers report it and a summary at the end.
 /// </summary>
 public sealed class LocalCluster(LocalOptions options, TextWriter output)
@@ -25,7 +26,8 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         {
             TransportKind.InProc => new InProcTransport(secret),
             TransportKind.Tcp => new TcpTransport(secret),
-            _ => throw new ArgumentException($"transport {options.Transport} is not available for psf local yet: use inproc or tcp"),
+            TransportKind.Shm => new ShmTransport(secret),
+            _ => throw new ArgumentException($"transport {options.Transport} is not available for psf local yet: use inproc, shm or tcp"),
         };
         SparseLROptions lr = options.App;
         string mode = options.Transport == TransportKind.InProc ? "in one process" : "each its own process";
@@ -55,8 +57,13 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         return 0;
     }
 
-    private Endpoint Listen(string name) =>
-        options.Transport == TransportKind.InProc ? Endpoint.Parse($"inproc://{name}") : Endpoint.Parse("tcp://127.0.0.1:0");
+    // shm names carry this process's id, so two jobs on one machine never meet.
+    private Endpoint Listen(string name) => options.Transport switch
+    {
+        TransportKind.InProc => Endpoint.Parse($"inproc://{name}"),
+        TransportKind.Shm => Endpoint.Parse($"shm://psf-job-{Environment.ProcessId}-{name}"),
+        _ => Endpoint.Parse("tcp://127.0.0.1:0"),
+    };
 
     private async Task RunInProcess(ITransport transport, SchedulerNode scheduler, SparseLROptions lr, CancellationToken cancellationToken)
     {
@@ -81,7 +88,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         using var children = new ChildProcesses(output, environment);
         string schedulerAddress = scheduler.Endpoint.ToString();
         for (int s = 0; s < options.Servers; s++)
-            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", "tcp://127.0.0.1:0"]);
+            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", Listen($"server-{s}").ToString()]);
         for (int w = 0; w < options.Workers; w++)
             children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. Commands.AppArguments.ToArguments(lr)]);
         Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);
