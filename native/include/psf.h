@@ -229,6 +229,12 @@ PSF_API int32_t psf_shm_try_claim(psf_shm_conn *conn, uint32_t length, void **pt
  * PSF_E_INVALID when no claim is open. */
 PSF_API int32_t psf_shm_commit(psf_shm_conn *conn, int32_t type);
 
+/* Writer: waits until a psf_shm_try_claim of `length` bytes (0..max_claim) would succeed,
+ * spinning then parking like psf_shm_wait. Lets a writer that gathers a record from several
+ * buffers wait for room without polling. 0, PSF_E_TIMEOUT, PSF_E_CLOSED (the peer closed or
+ * died) or PSF_E_INVALID. */
+PSF_API int32_t psf_shm_wait_claim(psf_shm_conn *conn, uint32_t length, int64_t timeout_ns);
+
 /* Writer, copying: sends `length` bytes of any size as one message of the given type (0..
  * PSF_SHM_TYPE_MASK). Messages longer than one record are streamed in chunks, so the reader
  * may consume while the writer produces. Waits for room up to timeout_ns. Returns 0, or

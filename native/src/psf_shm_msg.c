@@ -34,6 +34,18 @@ int32_t psf_shm_commit(psf_shm_conn *conn, int32_t type)
     return PSF_OK;
 }
 
+int32_t psf_shm_wait_claim(psf_shm_conn *conn, uint32_t length, int64_t timeout_ns)
+{
+    if (conn == NULL)
+        return psf_fail(PSF_E_INVALID, "psf_shm_wait_claim: null connection");
+    if (length > psf_shm_max_payload(conn))
+        return psf_fail(PSF_E_INVALID, "psf_shm_wait_claim: %u bytes exceed the %u a record holds",
+                        length, psf_shm_max_payload(conn));
+    if (atomic_load_explicit(conn->peer_closed, memory_order_relaxed) != 0)
+        return PSF_E_CLOSED;
+    return psf_shm_wait_writable(conn, length, psf_deadline(timeout_ns));
+}
+
 static int32_t send_record(psf_shm_conn *conn, int32_t type, const void *prefix,
                            uint32_t prefix_bytes, const void *data, uint32_t length,
                            int64_t deadline_ns)

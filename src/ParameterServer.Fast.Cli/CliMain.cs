@@ -27,6 +27,7 @@ public static class CliMain
                 "worker" => Commands.NodeCommands.Worker(rest, output),
                 "data" => Commands.DataCommand.Run(rest, output),
                 "version" or "--version" => PrintVersion(output),
+                "transport-probe" => Commands.TransportProbeCommand.Run(rest, output),
                 _ => throw new UsageException($"psf: unknown command '{verb}'"),
             };
         }
@@ -58,11 +59,11 @@ public static class CliMain
             usage: psf COMMAND [options]
 
               local             an embedded cluster on this machine training a model:
-                                --app sparse-lr --servers N --workers M --transport inproc|tcp
+                                --app sparse-lr|countmin|mlp --servers N --workers M --transport inproc|shm|tcp
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
-                                [--tls] [--json FILE] [--report DIR]
+                                [--tls] [--kill worker:N@SECONDS] [--json FILE] [--report DIR]
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
-              server            a server: --scheduler tcp://HOST:PORT [--listen tcp://HOST:PORT] [--advertise HOST]
+              server            a server: --scheduler tcp://HOST:PORT|shm://NAME [--listen tcp://HOST:PORT|shm://NAME] [--advertise HOST]
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
                                 (every node needs the same secret: PSF_SECRET or --secret-file FILE;
                                  --tls or --tls-cert FILE.pfx encrypts TCP on every node)

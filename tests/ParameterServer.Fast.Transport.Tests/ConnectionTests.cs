@@ -103,6 +103,7 @@ public class ConnectionTests(string kind)
 public class AuthenticationTests
 {
     [TestCase("inproc")]
+    [TestCase("shm")]
     [TestCase("tcp4")]
     public async Task AWrongSecretIsRefusedAndTheListenerCarriesOn(string kind)
     {

@@ -1,6 +1,7 @@
 using ParameterServer.Fast.Transport.Connections;
 using ParameterServer.Fast.Transport.InProc;
 using ParameterServer.Fast.Transport.Security;
+using ParameterServer.Fast.Transport.Shm;
 using ParameterServer.Fast.Transport.Tcp;
 
 namespace ParameterServer.Fast.Transport.Tests;
@@ -9,11 +10,12 @@ internal static class TransportFixture
 {
     public static readonly ClusterSecret Secret = ClusterSecret.FromText("a test secret that is long enough");
 
-    public static IEnumerable<string> Kinds() => ["inproc", "tcp4", "tcp6", "tls"];
+    public static IEnumerable<string> Kinds() => ["inproc", "shm", "tcp4", "tcp6", "tls"];
 
     public static (ITransport Transport, Endpoint Endpoint) Create(string kind, ClusterSecret? secret = null) => kind switch
     {
         "inproc" => (new InProcTransport(secret ?? Secret), Endpoint.Parse($"inproc://t-{Guid.NewGuid():N}")),
+        "shm" => (new ShmTransport(secret ?? Secret), Endpoint.Parse($"shm://t-{Guid.NewGuid():N}")),
         "tcp4" => (new TcpTransport(secret ?? Secret), Endpoint.Parse("tcp://127.0.0.1:0")),
         "tcp6" => (new TcpTransport(secret ?? Secret), Endpoint.Parse("tcp://[::1]:0")),
         "tls" => (new TcpTransport(secret ?? Secret, tls: TlsOptions.SelfSigned()), Endpoint.Parse("tcp://127.0.0.1:0")),

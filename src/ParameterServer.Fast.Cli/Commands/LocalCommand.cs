@@ -4,7 +4,7 @@ using ParameterServer.Fast.Transport.Connections;
 
 namespace ParameterServer.Fast.Cli.Commands;
 
-/// <summary>`psf local --app APP --servers N --workers M --transport inproc|tcp [...]`.</summary>
+/// <summary>`psf local --app APP --servers N --workers M --transport inproc|shm|tcp [...]`.</summary>
 public static class LocalCommand
 {
     private static readonly Dictionary<string, TransportKind> s_transports = new()
@@ -60,11 +60,11 @@ public static class LocalCommand
         if (options.Replicas > 1)
             throw new UsageException("psf local: --replicas above 1 needs chain replication, which is not part of this build yet");
         if (options.Kills.Count > 0 && options.Transport == TransportKind.InProc)
-            throw new UsageException("psf local: --kill needs nodes in their own processes: use --transport tcp");
+            throw new UsageException("psf local: --kill needs nodes in their own processes: use --transport tcp or shm");
         if (options.Kills.Any(k => k.Worker >= options.Workers))
             throw new UsageException($"psf local: --kill names a worker beyond the job's {options.Workers}");
-        if (options.Transport == TransportKind.Shm)
-            throw new UsageException("psf local: the shared-memory transport is not part of this build yet: use --transport tcp or inproc");
+        if (options.Tls && options.Transport != TransportKind.Tcp)
+            throw new UsageException("psf local: --tls encrypts TCP; use it with --transport tcp");
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

@@ -26,7 +26,7 @@ public static class NodeCommands
         };
         ClusterSecret secret = ReadSecret(args);
         using ILoggerFactory logs = Logging.Create();
-        var transport = new TcpTransport(secret, logs.CreateLogger("transport"), tls: ReadTls(args));
+        ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
         args.EnsureAllUsed();
         var scheduler = new SchedulerNode(transport, listen, job, logs.CreateLogger("scheduler"));
         scheduler.Progress += r =>
@@ -45,11 +45,15 @@ public static class NodeCommands
     {
         var args = new Arguments("server", argv);
         Endpoint scheduler = ReadEndpoint(args, "scheduler", null);
-        Endpoint listen = ReadEndpoint(args, "listen", "tcp://0.0.0.0:0");
+        // Between processes of one machine the server listens on shared memory when the
+        // scheduler does; a name unique to this process keeps several servers apart.
+        Endpoint listen = ReadEndpoint(args, "listen", scheduler.Kind == TransportKind.Shm ? $"shm://psf-server-{Environment.ProcessId}" : "tcp://0.0.0.0:0");
+        if (listen.Kind != scheduler.Kind)
+            throw new UsageException($"psf server: --listen {listen} and --scheduler {scheduler} must use the same transport");
         string? advertise = args.String("advertise");
         ClusterSecret secret = ReadSecret(args);
         using ILoggerFactory logs = Logging.Create();
-        var transport = new TcpTransport(secret, logs.CreateLogger("transport"), tls: ReadTls(args));
+        ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
         args.EnsureAllUsed();
         var server = new ServerNode(transport, listen, scheduler, logs.CreateLogger("server"), advertise);
         server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
@@ -66,7 +70,7 @@ public static class NodeCommands
         AppChoice app = AppArguments.Read(args);
         ClusterSecret secret = ReadSecret(args);
         using ILoggerFactory logs = Logging.Create();
-        var transport = new TcpTransport(secret, logs.CreateLogger("transport"), tls: ReadTls(args));
+        ITransport transport = TransportFactory.Create(scheduler.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
         args.EnsureAllUsed();
         WorkerClient client = WorkerClient.ConnectAsync(transport, scheduler, logs.CreateLogger("worker")).GetAwaiter().GetResult();
         app.RunAsync(client, CancellationToken.None).GetAwaiter().GetResult();
@@ -82,7 +86,9 @@ public static class NodeCommands
         try
         {
             Endpoint e = Endpoint.Parse(text);
-            return e.Kind == TransportKind.Tcp ? e : throw new UsageException($"psf {args.Command}: --{name} must be a tcp:// address between processes, got '{text}'");
+            return e.Kind is TransportKind.Tcp or TransportKind.Shm
+                ? e
+                : throw new UsageException($"psf {args.Command}: --{name} must be a tcp:// or shm:// address between processes, got '{text}'");
         }
         catch (FormatException ex)
         {

@@ -8,13 +8,14 @@ using ParameterServer.Fast.Cluster.Protocol;
 using ParameterServer.Fast.Transport.Connections;
 using ParameterServer.Fast.Transport.InProc;
 using ParameterServer.Fast.Transport.Security;
+using ParameterServer.Fast.Transport.Shm;
 using ParameterServer.Fast.Transport.Tcp;
 
 namespace ParameterServer.Fast.Cli.Local;
 
 /// <summary>
 /// `psf local`: a whole job on this machine: the scheduler, the servers and the workers, talking
-/// over the chosen transport (in-process hand-off, or TCP on loopback), with a generated secret.
+/// over the chosen transport (in-process hand-off, shared memory, or TCP on loopback), with a generated secret.
 /// Prints progress as the workers report it and a summary at the end.
 /// </summary>
 public sealed class LocalCluster(LocalOptions options, TextWriter output)
@@ -35,7 +36,8 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         {
             TransportKind.InProc => new InProcTransport(secret),
             TransportKind.Tcp => new TcpTransport(secret, tls: options.Tls ? TlsOptions.SelfSigned() : null),
-            _ => throw new ArgumentException($"transport {options.Transport} is not available for psf local yet: use inproc or tcp"),
+            TransportKind.Shm => new ShmTransport(secret),
+            _ => throw new ArgumentException($"transport {options.Transport} is not available for psf local: use inproc, shm or tcp"),
         };
         AppChoice app = options.App;
         if (app is SparseLRChoice lrChoice)
@@ -74,8 +76,13 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         return new RunOutcome(summary, points, seconds);
     }
 
-    private Endpoint Listen(string name) =>
-        options.Transport == TransportKind.InProc ? Endpoint.Parse($"inproc://{name}") : Endpoint.Parse("tcp://127.0.0.1:0");
+    // shm names carry this process's id, so two jobs on one machine never meet.
+    private Endpoint Listen(string name) => options.Transport switch
+    {
+        TransportKind.InProc => Endpoint.Parse($"inproc://{name}"),
+        TransportKind.Shm => Endpoint.Parse($"shm://psf-job-{Environment.ProcessId}-{name}"),
+        _ => Endpoint.Parse("tcp://127.0.0.1:0"),
+    };
 
     private async Task RunInProcess(ITransport transport, SchedulerNode scheduler, AppChoice app, CancellationToken cancellationToken)
     {
@@ -100,7 +107,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         using var children = new ChildProcesses(output, environment);
         string schedulerAddress = scheduler.Endpoint.ToString();
         for (int s = 0; s < options.Servers; s++)
-            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", "tcp://127.0.0.1:0", .. TlsArguments()]);
+            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", Listen($"server-{s}").ToString(), .. TlsArguments()]);
         for (int w = 0; w < options.Workers; w++)
             children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. app.ToArguments(), .. TlsArguments()]);
         Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);

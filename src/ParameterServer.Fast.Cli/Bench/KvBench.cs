@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using ParameterServer.Fast.Cli.CommandLine;
+using ParameterServer.Fast.Cluster.Nodes;
+using ParameterServer.Fast.Core.Keys;
+using ParameterServer.Fast.Core.Tables;
+using ParameterServer.Fast.Transport.Connections;
+using Consistency = ParameterServer.Fast.Cluster.Consistency.Consistency;
+
+namespace ParameterServer.Fast.Cli.Bench;
+
+/// <summary>
+/// `psf bench kv --transport shm|tcp --servers S --workers W` (after ps-lite's benchmark): an
+/// in-process cluster with a Sum updater. Dense push, pull and push+pull of 1 K .. 16 M floats
+/// per request (GB/s of floats, all workers together), one at a time and with 8 in flight
+/// (_inflight8); sparse push and pull of 10 K .. 1 M random sorted keys (M keys/s); and 4-key
+/// push/pull latency p50/p99 (µs). --quick skips 16 M and shortens every run.
+/// </summary>
+public sealed class KvBench : IBenchSuite
+{
+    public string Name => "kv";
+
+    public string Description => "key-value push/pull over shm or tcp: dense GB/s, sparse M keys/s, 4-key latency";
+
+    private static readonly Dictionary<string, TransportKind> s_kinds = new() { ["shm"] = TransportKind.Shm, ["tcp"] = TransportKind.Tcp };
+
+    public (IReadOnlyList<BenchResult> Results, Dictionary<string, object> Config) Run(Arguments args, bool quick, TextWriter log)
+    {
+        TransportKind kind = args.Choice("transport", TransportKind.Tcp, s_kinds);
+        int servers = args.Int("servers", 1, 1, 64);
+        int workers = args.Int("workers", 1, 1, 64);
+        double budget = args.Int("run-ms", quick ? 150 : 1000, 10, 60_000) / 1000.0;
+        int latencyOps = args.Int("latency-ops", quick ? 2000 : 20000, 10, 10_000_000);
+        args.EnsureAllUsed();
+        (string Label, int Floats)[] dense = quick
+            ? [("1K", 1 << 10), ("64K", 1 << 16), ("1M", 1 << 20)]
+            : [("1K", 1 << 10), ("64K", 1 << 16), ("1M", 1 << 20), ("16M", 1 << 24)];
+        (string Label, int Keys)[] sparse = [("10K", 10_000), ("100K", 100_000), ("1M", 1_000_000)];
+        var results = new List<BenchResult>();
+        void Add(BenchResult r)
+        {
+            results.Add(r);
+            log.WriteLine(JsonReport.Format(r));
+        }
+
+        KvCluster cluster = KvCluster.StartAsync(kind, servers, workers).GetAwaiter().GetResult();
+        try
+        {
+            int largest = dense[^1].Floats;
+            TableHandle[] denseTables = Declare(cluster, TableSpec.Dense("kv-dense", new KeyRange(0, (ulong)largest)));
+            var buffers = cluster.Workers.Select(_ => (Push: new float[largest], Pull: new float[largest])).ToArray();
+            foreach ((string label, int floats) in dense)
+            {
+                var range = new KeyRange(0, (ulong)floats);
+                foreach (int inflight in new[] { 1, 8 })
+                {
+                    string suffix = inflight == 1 ? "" : "_inflight8";
+                    double push = Rate(cluster, budget, inflight, (w, i) =>
+                        w.PushRangeAsync(denseTables[i], range, buffers[i].Push.AsMemory(0, floats)));
+                    double pull = Rate(cluster, budget, inflight, (w, i) =>
+                        w.PullRangeAsync(denseTables[i], range, buffers[i].Pull.AsMemory(0, floats), Consistency.Eventual));
+                    double both = Rate(cluster, budget, inflight, async (w, i) =>
+                    {
+                        await w.PushRangeAsync(denseTables[i], range, buffers[i].Push.AsMemory(0, floats)).ConfigureAwait(false);
+                        await w.PullRangeAsync(denseTables[i], range, buffers[i].Pull.AsMemory(0, floats), Consistency.Eventual).ConfigureAwait(false);
+                    });
+                    double bytes = floats * 4.0;
+                    Add(new BenchResult($"dense_push_{label}{suffix}", push * bytes / 1e9, "GB/s") { Extra = { ["floats"] = floats, ["requests_per_s"] = push } });
+                    Add(new BenchResult($"dense_pull_{label}{suffix}", pull * bytes / 1e9, "GB/s") { Extra = { ["floats"] = floats, ["requests_per_s"] = pull } });
+                    Add(new BenchResult($"dense_pushpull_{label}{suffix}", both * 2 * bytes / 1e9, "GB/s") { Extra = { ["floats"] = floats, ["pairs_per_s"] = both } });
+                }
+            }
+
+            // Same-run ratios (perf/baselines/kv.json checks these, not absolute rates): does a
+            // larger request keep its rate? 1M over 64K always, 16M over 1M when 16M ran.
+            double Value(string name) => results.First(r => r.Name == name).Value;
+            Add(new BenchResult("dense_pull_1M_inflight8_vs_64K", Value("dense_pull_1M_inflight8") / Value("dense_pull_64K_inflight8"), "ratio"));
+            Add(new BenchResult("dense_push_1M_inflight8_vs_64K", Value("dense_push_1M_inflight8") / Value("dense_push_64K_inflight8"), "ratio"));
+            if (!quick)
+            {
+                Add(new BenchResult("dense_push_16M_vs_1M", Value("dense_push_16M_inflight8") / Value("dense_push_1M_inflight8"), "ratio"));
+                Add(new BenchResult("dense_pull_16M_vs_1M", Value("dense_pull_16M_inflight8") / Value("dense_pull_1M_inflight8"), "ratio"));
+            }
+
+            TableHandle[] sparseTables = Declare(cluster, TableSpec.Sparse("kv-sparse") with { MaxRows = 4L << 20 });
+            var rng = new Random(5);
+            foreach ((string label, int count) in sparse)
+            {
+                ulong[] keys = RandomSortedKeys(rng, count);
+                float[] values = new float[keys.Length], pulled = new float[keys.Length];
+                Array.Fill(values, 0.5f);
+                double push = Rate(cluster, budget, 1, (w, i) => w.PushAsync(sparseTables[i], keys, values));
+                double pull = Rate(cluster, budget, 1, (w, i) => w.PullAsync(sparseTables[i], keys, pulled, Consistency.Eventual));
+                Add(new BenchResult($"sparse_push_{label}", push * keys.Length / 1e6, "M keys/s") { Extra = { ["keys"] = keys.Length } });
+                Add(new BenchResult($"sparse_pull_{label}", pull * keys.Length / 1e6, "M keys/s") { Extra = { ["keys"] = keys.Length } });
+            }
+
+            ulong[] four = [3, 1_000_003, 2_000_003, 3_000_003];
+            float[] fourValues = [1, 2, 3, 4], fourPulled = new float[4];
+            (double push50, double push99) = Latency(cluster.Workers[0], latencyOps, w => w.PushAsync(sparseTables[0], four, fourValues));
+            (double pull50, double pull99) = Latency(cluster.Workers[0], latencyOps, w => w.PullAsync(sparseTables[0], four, fourPulled, Consistency.Eventual));
+            Add(new BenchResult("latency_push_p50_us", push50, "µs"));
+            Add(new BenchResult("latency_push_p99_us", push99, "µs"));
+            Add(new BenchResult("latency_pull_p50_us", pull50, "µs"));
+            Add(new BenchResult("latency_pull_p99_us", pull99, "µs"));
+        }
+        finally
+        {
+            cluster.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(20));
+        }
+        var config = new Dictionary<string, object>
+        {
+            ["transport"] = kind.ToString().ToLowerInvariant(),
+            ["servers"] = servers,
+            ["workers"] = workers,
+            ["run_seconds"] = budget,
+            ["latency_ops"] = latencyOps,
+            ["updater"] = "sum",
+        };
+        return (results, config);
+    }
+
+    private static TableHandle[] Declare(KvCluster cluster, TableSpec spec) =>
+        [.. cluster.Workers.Select(w => w.DeclareTableAsync(spec).GetAwaiter().GetResult())];
+
+    private static ulong[] RandomSortedKeys(Random rng, int count)
+    {
+        var keys = new ulong[count];
+        for (int i = 0; i < count; i++)
+            keys[i] = (ulong)rng.NextInt64(0, long.MaxValue);
+        int unique = KeySet.SortUnique(keys);
+        return keys[..unique];
+    }
+
+    // Requests per second of all workers together: each worker keeps `inflight` requests going
+    // until the time budget is spent (at least 3 each, one warm-up round first).
+    private static double Rate(KvCluster cluster, double budget, int inflight, Func<WorkerClient, int, ValueTask> op)
+    {
+        async Task<long> Drive(WorkerClient worker, int index)
+        {
+            await op(worker, index).ConfigureAwait(false);
+            long done = 0;
+            var clock = Stopwatch.StartNew();
+            var pending = new Task[inflight];
+            while (done < 3 * inflight || clock.Elapsed.TotalSeconds < budget)
+            {
+                for (int k = 0; k < inflight; k++)
+                    pending[k] = op(worker, index).AsTask();
+                await Task.WhenAll(pending).ConfigureAwait(false);
+                done += inflight;
+            }
+            return done;
+        }
+        var total = Stopwatch.StartNew();
+        long[] counts = Task.WhenAll(cluster.Workers.Select((w, i) => Task.Run(() => Drive(w, i)))).GetAwaiter().GetResult();
+        return counts.Sum() / total.Elapsed.TotalSeconds;
+    }
+
+    private static (double P50Us, double P99Us) Latency(WorkerClient worker, int ops, Func<WorkerClient, ValueTask> op)
+    {
+        var samples = new double[ops];
+        for (int i = -Math.Min(500, ops); i < ops; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            ValueTask pending = op(worker);
+            if (!pending.IsCompletedSuccessfully)
+                pending.AsTask().GetAwaiter().GetResult();
+            if (i >= 0)
+                samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+        Array.Sort(samples);
+        return (Measure.Percentile(samples, 50), Measure.Percentile(samples, 99));
+    }
+}

@@ -1,0 +1,53 @@
+using ParameterServer.Fast.Cluster.Nodes;
+using ParameterServer.Fast.Transport.Connections;
+using ParameterServer.Fast.Transport.Security;
+using ParameterServer.Fast.Transport.Shm;
+using ParameterServer.Fast.Transport.Tcp;
+
+namespace ParameterServer.Fast.Cli.Bench;
+
+/// <summary>A scheduler, S servers and W workers in this process over a real transport (shm or loopback TCP), for `psf bench kv`.</summary>
+internal sealed class KvCluster : IAsyncDisposable
+{
+    private readonly SchedulerNode _scheduler;
+    private readonly List<ServerNode> _servers;
+
+    private KvCluster(SchedulerNode scheduler, List<ServerNode> servers, List<WorkerClient> workers)
+    {
+        _scheduler = scheduler;
+        _servers = servers;
+        Workers = workers;
+    }
+
+    public IReadOnlyList<WorkerClient> Workers { get; }
+
+    public static async Task<KvCluster> StartAsync(TransportKind kind, int servers, int workers)
+    {
+        ClusterSecret secret = ClusterSecret.Generate();
+        string job = $"psf-kv-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40];
+        ITransport transport = kind switch
+        {
+            TransportKind.Shm => new ShmTransport(secret),
+            TransportKind.Tcp => new TcpTransport(secret),
+            _ => throw new ArgumentException($"psf bench kv: transport {kind} is not benchmarked: use shm or tcp"),
+        };
+        Endpoint Listen(string name) => kind == TransportKind.Shm ? Endpoint.Parse($"shm://{job}-{name}") : Endpoint.Parse("tcp://127.0.0.1:0");
+        var scheduler = new SchedulerNode(transport, Listen("scheduler"), new JobOptions { Servers = servers, Workers = workers });
+        scheduler.Start();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var serverNodes = Enumerable.Range(0, servers).Select(s => new ServerNode(transport, Listen($"server-{s}"), scheduler.Endpoint)).ToList();
+        await Task.WhenAll(serverNodes.Select(s => s.StartAsync(cts.Token))).ConfigureAwait(false);
+        WorkerClient[] clients = await Task.WhenAll(Enumerable.Range(0, workers)
+            .Select(_ => WorkerClient.ConnectAsync(transport, scheduler.Endpoint, cancellationToken: cts.Token))).ConfigureAwait(false);
+        return new KvCluster(scheduler, serverNodes, [.. clients]);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (WorkerClient w in Workers)
+            await w.DisposeAsync().ConfigureAwait(false);
+        foreach (ServerNode s in _servers)
+            await s.DisposeAsync().ConfigureAwait(false);
+        await _scheduler.DisposeAsync().ConfigureAwait(false);
+    }
+}

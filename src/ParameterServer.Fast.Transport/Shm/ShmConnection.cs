@@ -1,0 +1,226 @@
+using System.Buffers.Binary;
+using ParameterServer.Fast.Core.Interop;
+using ParameterServer.Fast.Transport.Connections;
+
+namespace ParameterServer.Fast.Transport.Shm;
+
+/// <summary>
+/// Frames over one shared-memory segment (see <see cref="ShmTransport"/>). Sends from many
+/// threads take turns under a lock, since a ring has exactly one writer; a frame up to half a ring
+/// is gathered straight into a claimed record, a larger one goes in 256 KiB chunks. The receive
+/// thread hands a one-record frame to the handler as a span IN the ring and releases the record
+/// only when the handler returns, so a server aggregates straight out of shared memory; chunked
+/// frames are reassembled into a pooled pinned buffer first.
+/// </summary>
+internal sealed class ShmConnection : IConnection
+{
+    private readonly ShmChannel _channel;
+    private readonly int _maxFrameBytes;
+    private readonly object _sendLock = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IFrameHandler? _handler;
+    private Thread? _receiveThread;
+    // _stopping: asked to stop (read without the lock by blocked senders and the receive loop);
+    // _closed: no more sends (set under _sendLock, so no sender is inside the ring when it is).
+    private volatile bool _stopping;
+    private volatile bool _closed;
+    private int _channelClosed;
+
+    public ShmConnection(ShmChannel channel, string remoteName, int maxFrameBytes)
+    {
+        _channel = channel;
+        RemoteName = remoteName;
+        _maxFrameBytes = maxFrameBytes;
+    }
+
+    public string RemoteName { get; }
+
+    public bool IsConnected => !_closed;
+
+    public Task Completion => _completion.Task;
+
+    public void Start(IFrameHandler handler)
+    {
+        if (Interlocked.CompareExchange(ref _handler, handler, null) is not null)
+            throw new InvalidOperationException($"connection to {RemoteName} already started");
+        _receiveThread = new Thread(ReceiveLoop) { IsBackground = true, Name = $"psf-shm-recv {RemoteName}" };
+        _receiveThread.Start();
+    }
+
+    public ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default)
+    {
+        long length = frame.Length;
+        if (length > _maxFrameBytes)
+            throw new ArgumentException($"frame of {length} bytes exceeds the {_maxFrameBytes}-byte limit of {RemoteName}");
+        if (_closed)
+            return ValueTask.FromException(Closed("is closed"));
+        try
+        {
+            lock (_sendLock)
+            {
+                if (_closed)
+                    throw Closed("is closed");
+                if (length <= _channel.MaxClaim)
+                    WriteRecord(frame, 0, (int)length, ShmRecords.Frame, total: -1);
+                else
+                    WriteChunked(frame, length);
+            }
+            return ValueTask.CompletedTask;
+        }
+        catch (ConnectionClosedException e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private void WriteChunked(in FrameSegments frame, long length)
+    {
+        int chunk = Math.Min(ShmRecords.ChunkBytes, _channel.MaxClaim);
+        int first = chunk - ShmRecords.TotalPrefixBytes;
+        WriteRecord(frame, 0, first, ShmRecords.FrameFirst, total: length);
+        for (long offset = first; offset < length; offset += chunk)
+        {
+            int part = (int)Math.Min(chunk, length - offset);
+            WriteRecord(frame, offset, part, offset + part == length ? ShmRecords.FrameLast : ShmRecords.FrameNext, total: -1);
+        }
+    }
+
+    // Claims a record (waiting for room while the peer lives), gathers the frame's bytes
+    // [offset, offset + length) into it, with the total length in front when total >= 0.
+    private void WriteRecord(in FrameSegments frame, long offset, int length, int type, long total)
+    {
+        int recordBytes = length + (total >= 0 ? ShmRecords.TotalPrefixBytes : 0);
+        NativeStatus status;
+        Span<byte> record;
+        while ((status = _channel.TryClaim(recordBytes, out record)) == NativeStatus.Again)
+        {
+            if (_stopping)
+                throw Closed("was closed while a send waited for room");
+            status = _channel.WaitClaim(recordBytes, ShmRecords.PollNs);
+            if (status is not (NativeStatus.Ok or NativeStatus.Timeout))
+                break;
+        }
+        if (status != NativeStatus.Ok)
+            throw Closed($"failed: {status} ({ShmChannel.LastError()})");
+        if (total >= 0)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(record, (ulong)total);
+            record = record[ShmRecords.TotalPrefixBytes..];
+        }
+        Gather(frame, offset, record);
+        if (_channel.Commit(type) != NativeStatus.Ok)
+            throw new InvalidOperationException($"psf_shm_commit refused record type {type}: {ShmChannel.LastError()}");
+    }
+
+    private static void Gather(in FrameSegments frame, long offset, Span<byte> destination)
+    {
+        for (int i = 0; i < frame.Count && !destination.IsEmpty; i++)
+        {
+            ReadOnlySpan<byte> segment = frame[i].Span;
+            if (offset >= segment.Length)
+            {
+                offset -= segment.Length;
+                continue;
+            }
+            int n = (int)Math.Min(segment.Length - offset, destination.Length);
+            segment.Slice((int)offset, n).CopyTo(destination);
+            destination = destination[n..];
+            offset = 0;
+        }
+    }
+
+    private void ReceiveLoop()
+    {
+        var assembly = new Reassembly(_maxFrameBytes, RemoteName);
+        Exception? error = null;
+        try
+        {
+            while (!_stopping)
+            {
+                NativeStatus status = _channel.TryRead(out ReadOnlySpan<byte> record, out int type);
+                if (status == NativeStatus.Again)
+                {
+                    status = _channel.Wait(ShmRecords.PollNs);
+                    if (status is NativeStatus.Ok or NativeStatus.Timeout)
+                        continue;
+                }
+                if (status != NativeStatus.Ok)
+                {
+                    if (!_stopping)
+                        error = Closed($"lost: the peer died or closed without a goodbye ({status})");
+                    break;
+                }
+                if (type == ShmRecords.Goodbye)
+                {
+                    _channel.Release();
+                    break;
+                }
+                try
+                {
+                    if (type == ShmRecords.Frame)
+                        _handler!.OnFrame(this, record);
+                    else if (assembly.TryTake(record, type, out ReadOnlySpan<byte> whole))
+                    {
+                        _handler!.OnFrame(this, whole);
+                        assembly.Delivered();
+                    }
+                }
+                finally
+                {
+                    _channel.Release();
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            // A handler that throws, or a peer breaking the record protocol: this connection ends,
+            // the process does not.
+            error = e;
+        }
+        finally
+        {
+            assembly.Dispose();
+        }
+        Close(error);
+    }
+
+    private ConnectionClosedException Closed(string what) => new($"connection to {RemoteName} {what}");
+
+    private void Close(Exception? error)
+    {
+        _stopping = true;
+        lock (_sendLock)
+            _closed = true;
+        if (Interlocked.Exchange(ref _channelClosed, 1) == 0)
+            _channel.Dispose();
+        if (error is null ? _completion.TrySetResult() : _completion.TrySetException(error))
+            _handler?.OnClosed(this, error);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _stopping = true;
+        lock (_sendLock)
+        {
+            if (!_closed)
+                SayGoodbye();
+            _closed = true;
+        }
+        Thread? receiver = _receiveThread;
+        if (receiver is null)
+            Close(null);
+        else if (receiver != Thread.CurrentThread)
+            receiver.Join(TimeSpan.FromSeconds(2)); // it closes the segment on its way out, within PollNs
+        return ValueTask.CompletedTask;
+    }
+
+    // Best effort, bounded by one PollNs: without it the peer reports a crash instead of a close.
+    private void SayGoodbye()
+    {
+        NativeStatus status = _channel.TryClaim(0, out _);
+        if (status == NativeStatus.Again && _channel.WaitClaim(0, ShmRecords.PollNs) == NativeStatus.Ok)
+            status = _channel.TryClaim(0, out _);
+        if (status == NativeStatus.Ok)
+            _channel.Commit(ShmRecords.Goodbye);
+    }
+}
