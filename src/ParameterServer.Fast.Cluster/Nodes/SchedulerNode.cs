@@ -196,8 +196,13 @@ public sealed class SchedulerNode : IAsyncDisposable
             return;
         _publishedVersion = _version;
         byte[] map = ControlMessages.Encode(BuildMap());
-        foreach ((IConnection c, _) in _waitingWorkers)
-            Send(c, MessageType.RangeMap, map, _version);
+        // Every registered worker gets each published map (a table another worker declared, a
+        // worker marked dead), not only those that joined before the first one.
+        foreach (IConnection? c in _workers)
+        {
+            if (c is not null)
+                Send(c, MessageType.RangeMap, map, _version);
+        }
         _waitingWorkers.Clear();
         AnswerWhenPublished();
     }
