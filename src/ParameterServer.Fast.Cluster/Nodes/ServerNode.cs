@@ -98,7 +98,7 @@ public sealed class ServerNode : IAsyncDisposable
         catch (ProtocolException e)
         {
             _logger.LogWarning("server {Rank}: bad frame from {Peer}: {Message}", Rank, connection.RemoteName, e.Message);
-            _ = FrameOut.SendError(connection, _nodeId, 0, 0, $"server {Rank}: bad frame: {e.Message}").AsTask();
+            _ = CloseAfterError(connection, $"server {Rank}: bad frame: {e.Message}");
             return;
         }
         try
@@ -140,6 +140,24 @@ public sealed class ServerNode : IAsyncDisposable
         }
     }
 
+    // A frame that cannot be decoded has no request to fail (its request id cannot be trusted), so
+    // its peer would wait forever: say why, then close that one connection (DESIGN, "Wire frames").
+    private async Task CloseAfterError(IConnection connection, string message)
+    {
+        try
+        {
+            await FrameOut.SendError(connection, _nodeId, 0, 0, message).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The peer is gone already.
+        }
+        finally
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     private void ApplyMap(RangeMap map)
     {
         if (_map is not null && map.Version <= _map.Version)
@@ -173,6 +191,7 @@ public sealed class ServerNode : IAsyncDisposable
         if (frame.TryGetKeyRange(out KeyRange range))
         {
             CheckValueCount(table, (long)range.Size * width, frame.ValueCount);
+            table.CheckHeld(range);
             foreach ((KeyRange part, Table t) in table.Parts)
             {
                 KeyRange overlap = part.Intersect(range);
@@ -213,6 +232,7 @@ public sealed class ServerNode : IAsyncDisposable
         }
         else
         {
+            table.CheckHeld(range.Value);
             clockRange = range.Value;
         }
         var pending = new PendingPull(connection, frame.RequestId, frame.SenderId, keys, range, Stopwatch.GetTimestamp());
