@@ -245,8 +245,13 @@ public sealed class SchedulerNode : IAsyncDisposable
             return;
         _publishedVersion = _version;
         byte[] map = ControlMessages.Encode(BuildMap());
-        foreach ((IConnection c, _) in _waitingWorkers)
-            Send(c, MessageType.RangeMap, map, _version);
+        // Every registered worker gets each published map (a table another worker declared, a
+        // worker marked dead), not only those that joined before the first one.
+        foreach (IConnection? c in _workers)
+        {
+            if (c is not null)
+                Send(c, MessageType.RangeMap, map, _version);
+        }
         _waitingWorkers.Clear();
         AnswerWhenPublished();
     }
@@ -385,13 +390,10 @@ public sealed class SchedulerNode : IAsyncDisposable
             await _livenessTimer.DisposeAsync().ConfigureAwait(false);
         if (_listener is not null)
             await _listener.DisposeAsync().ConfigureAwait(false);
-        foreach ((IConnection c, _) in _servers)
-            await c.DisposeAsync().ConfigureAwait(false);
-        foreach (IConnection? w in _workers)
-        {
-            if (w is not null)
-                await w.DisposeAsync().ConfigureAwait(false);
-        }
+        // Stop the inbox thread first: it owns the node lists, and closing connections below
+        // would otherwise have it change them while they are being walked.
         _inbox.Dispose();
+        foreach (IConnection c in _servers.Select(s => s.Connection).Concat(_workers.OfType<IConnection>()).Concat(_spares).ToList())
+            await c.DisposeAsync().ConfigureAwait(false);
     }
 }

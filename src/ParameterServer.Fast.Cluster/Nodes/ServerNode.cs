@@ -39,6 +39,7 @@ public sealed class ServerNode : IAsyncDisposable
     private RangeMap? _map;
     private uint _nodeId;
     private readonly string? _advertise;
+    private readonly System.Collections.Concurrent.ConcurrentBag<IConnection> _accepted = [];
     private ulong[] _keyBuffer = new ulong[1024];
     private float[] _valueBuffer = new float[1024];
 
@@ -98,6 +99,7 @@ public sealed class ServerNode : IAsyncDisposable
             while (!_stop.IsCancellationRequested)
             {
                 IConnection connection = await _listener!.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                _accepted.Add(connection);
                 connection.Start(_inbox);
             }
         }
@@ -117,7 +119,7 @@ public sealed class ServerNode : IAsyncDisposable
         catch (ProtocolException e)
         {
             _logger.LogWarning("server {Rank}: bad frame from {Peer}: {Message}", Rank, connection.RemoteName, e.Message);
-            _ = FrameOut.SendError(connection, _nodeId, 0, 0, $"server {Rank}: bad frame: {e.Message}").AsTask();
+            _ = CloseAfterError(connection, $"server {Rank}: bad frame: {e.Message}");
             return;
         }
         try
@@ -159,6 +161,24 @@ public sealed class ServerNode : IAsyncDisposable
         }
     }
 
+    // A frame that cannot be decoded has no request to fail (its request id cannot be trusted), so
+    // its peer would wait forever: say why, then close that one connection (DESIGN, "Wire frames").
+    private async Task CloseAfterError(IConnection connection, string message)
+    {
+        try
+        {
+            await FrameOut.SendError(connection, _nodeId, 0, 0, message).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The peer is gone already.
+        }
+        finally
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     private void ApplyMap(RangeMap map)
     {
         if (_map is not null && map.Version <= _map.Version)
@@ -194,6 +214,7 @@ public sealed class ServerNode : IAsyncDisposable
         if (frame.TryGetKeyRange(out KeyRange range))
         {
             CheckValueCount(table, (long)range.Size * width, frame.ValueCount);
+            table.CheckHeld(range);
             foreach ((KeyRange part, Table t) in table.Parts)
             {
                 KeyRange overlap = part.Intersect(range);
@@ -234,6 +255,7 @@ public sealed class ServerNode : IAsyncDisposable
         }
         else
         {
+            table.CheckHeld(range.Value);
             clockRange = range.Value;
         }
         // Answered at once when the consistency holds (the common case: no copy of the keys);
@@ -369,6 +391,8 @@ public sealed class ServerNode : IAsyncDisposable
         if (_schedulerConnection is not null)
             await _schedulerConnection.DisposeAsync().ConfigureAwait(false);
         _inbox.Dispose();
+        foreach (IConnection c in _accepted)
+            await c.DisposeAsync().ConfigureAwait(false);
         foreach (ServerTable t in _tables.Values)
             t.Dispose();
     }

@@ -62,6 +62,16 @@ internal sealed class ServerTable : IDisposable
         }
     }
 
+    /// <summary>Throws unless this server holds every key of <paramref name="range"/> (parts are disjoint, so their overlaps add up).</summary>
+    public void CheckHeld(KeyRange range)
+    {
+        ulong held = 0;
+        foreach ((KeyRange part, _) in _parts)
+            held += part.Intersect(range).Size;
+        if (held != range.Size)
+            throw new ArgumentOutOfRangeException(nameof(range), $"table '{Layout.Spec.Name}': range {range} is not all held by this server (table range {Layout.Spec.Range})");
+    }
+
     private ulong FirstUnheld(ReadOnlySpan<ulong> keys)
     {
         foreach (ulong k in keys)

@@ -180,7 +180,7 @@ public sealed class WorkerClient : IAsyncDisposable
         if (valueCount != count * width)
             throw new ArgumentException($"table '{layout.Spec.Name}': {count} keys of width {width} need {count * width} values, got {valueCount}");
         if (range is null)
-            KeySet.Validate(keys.Span);
+            ValidateKeys(layout.Spec.Name, keys.Span);
         else if (!layout.Spec.Range.Contains(range.Value))
             throw new ArgumentOutOfRangeException(nameof(range), $"table '{layout.Spec.Name}': range {range} is outside {layout.Spec.Range}");
 
@@ -238,6 +238,19 @@ public sealed class WorkerClient : IAsyncDisposable
             await ticket.Task.ConfigureAwait(false);
         if (type == MessageType.Pull)
             PullWaitSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    // KeySet's message, naming the table the keys were meant for.
+    private static void ValidateKeys(string table, ReadOnlySpan<ulong> keys)
+    {
+        try
+        {
+            KeySet.Validate(keys);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"table '{table}': {e.Message}", nameof(keys), e);
+        }
     }
 
     private void OnServerFrame(ServerLink link, ReadOnlySpan<byte> bytes)
