@@ -1,62 +1,33 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
-using System.Threading.Channels;
-using Microsoft.Extensions.Logging;
 using ParameterServer.Fast.Core.Interop;
 using ParameterServer.Fast.Transport.Connections;
 using ParameterServer.Fast.Transport.Security;
 
 namespace ParameterServer.Fast.Transport.Shm;
 
-/// <summary>
-/// Accepts rendezvous connections in the background; each gets its own segment and handshake,
-/// so a stalled or foreign peer delays nobody else, and only authenticated connections reach
-/// <see cref="AcceptAsync"/>.
-/// </summary>
-internal sealed class ShmListener : IListener
+/// <summary>Accepts rendezvous connections; each gets its own segment and handshake (see <see cref="SocketListener"/>).</summary>
+internal sealed class ShmListener : SocketListener
 {
     private readonly ShmTransport _transport;
-    private readonly Socket _socket;
-    private readonly Channel<IConnection> _accepted = Channel.CreateUnbounded<IConnection>();
-    private readonly CancellationTokenSource _stop = new();
 
-    public ShmListener(ShmTransport transport, Socket socket, Endpoint local)
+    public ShmListener(ShmTransport transport, Socket socket, Endpoint local) : base(socket, local, transport.Logger)
     {
         _transport = transport;
-        _socket = socket;
-        LocalEndpoint = local;
-        _ = Task.Run(AcceptLoop);
+        Start();
     }
 
-    public Endpoint LocalEndpoint { get; }
-
-    public ValueTask<IConnection> AcceptAsync(CancellationToken cancellationToken = default) => _accepted.Reader.ReadAsync(cancellationToken);
-
-    private async Task AcceptLoop()
-    {
-        try
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                Socket accepted = await _socket.AcceptAsync(_stop.Token).ConfigureAwait(false);
-                _ = Task.Run(() => Offer(accepted));
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-        {
-            _accepted.Writer.TryComplete(new ConnectionClosedException($"listener on {LocalEndpoint} stopped"));
-        }
-    }
-
-    private async Task Offer(Socket rendezvous)
+    // Offers the connector a fresh segment over the rendezvous socket, waits until it attached,
+    // then runs the handshake inside the segment's rings.
+    protected override async Task<IConnection> SetUpAsync(Socket rendezvous)
     {
         string segment = ShmTransport.NewSegmentName();
         string peer = $"shm://{segment}";
         ShmChannel? channel = null;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Stop.Token);
             timeout.CancelAfter(Handshake.Timeout);
             using (rendezvous)
             {
@@ -71,28 +42,14 @@ internal sealed class ShmListener : IListener
                 if (read == 0 || ack[0] != 0)
                     throw new ConnectionClosedException($"{LocalEndpoint}: a peer did not attach the offered segment");
             }
-            await Handshake.AcceptAsync(new ShmHandshakeChannel(channel, peer), _transport.Secret, peer, _stop.Token).ConfigureAwait(false);
+            await Handshake.AcceptAsync(new ShmHandshakeChannel(channel, peer), _transport.Secret, peer, Stop.Token).ConfigureAwait(false);
             var connection = new ShmConnection(channel, peer, _transport.MaxFrameBytes);
             channel = null;
-            if (!_accepted.Writer.TryWrite(connection))
-                await connection.DisposeAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is AuthenticationException or IOException or SocketException or OperationCanceledException or ObjectDisposedException or NativeException)
-        {
-            // A peer without the secret, or one that vanished mid-setup, is refused and logged.
-            _transport.Logger.LogWarning("{Message}", e.Message);
+            return connection;
         }
         finally
         {
             channel?.Dispose();
         }
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        _stop.Cancel();
-        _socket.Dispose();
-        _accepted.Writer.TryComplete();
-        return ValueTask.CompletedTask;
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ParameterServer.Fast.Transport.Connections;
@@ -62,78 +61,25 @@ public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, i
         }
     }
 
-    // Accepts in the background and runs each handshake on its own, so a peer that stalls or
-    // sends garbage delays nobody else; only authenticated connections reach AcceptAsync.
-    private sealed class Listener : IListener
+    private sealed class Listener : SocketListener
     {
         private readonly TcpTransport _transport;
-        private readonly Socket _socket;
-        private readonly Channel<IConnection> _accepted = Channel.CreateUnbounded<IConnection>();
-        private readonly CancellationTokenSource _stop = new();
 
-        public Listener(TcpTransport transport, Socket socket, Endpoint local)
+        public Listener(TcpTransport transport, Socket socket, Endpoint local) : base(socket, local, transport.Logger)
         {
             _transport = transport;
-            _socket = socket;
-            LocalEndpoint = local;
-            _ = Task.Run(AcceptLoop);
+            Start();
         }
 
-        public Endpoint LocalEndpoint { get; }
-
-        public ValueTask<IConnection> AcceptAsync(CancellationToken cancellationToken = default) => _accepted.Reader.ReadAsync(cancellationToken);
-
-        private async Task AcceptLoop()
-        {
-            try
-            {
-                while (!_stop.IsCancellationRequested)
-                {
-                    Socket accepted = await _socket.AcceptAsync(_stop.Token).ConfigureAwait(false);
-                    _ = Task.Run(() => Authenticate(accepted));
-                }
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                _accepted.Writer.TryComplete(new ConnectionClosedException($"listener on {LocalEndpoint} stopped"));
-            }
-        }
-
-        private async Task Authenticate(Socket accepted)
+        protected override async Task<IConnection> SetUpAsync(Socket accepted)
         {
             accepted.NoDelay = true;
             string peer = accepted.RemoteEndPoint is IPEndPoint ip ? new Endpoint(TransportKind.Tcp, ip.Address.ToString(), ip.Port).ToString() : "tcp://?";
-            try
-            {
-                IConnection connection;
-                if (_transport.Tls is { } tls)
-                {
-                    connection = await TlsChannel.AcceptAsync(accepted, tls, _transport.Secret, peer, _transport.MaxFrameBytes, _stop.Token).ConfigureAwait(false);
-                }
-                else
-                {
-                    using (var stream = new NetworkStream(accepted, ownsSocket: false))
-                        await Handshake.AcceptAsync(new StreamHandshakeChannel(stream), _transport.Secret, peer, _stop.Token).ConfigureAwait(false);
-                    connection = new TcpConnection(accepted, peer, _transport.MaxFrameBytes);
-                }
-                if (!_accepted.Writer.TryWrite(connection))
-                    await connection.DisposeAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is AuthenticationException or IOException or SocketException or OperationCanceledException or ObjectDisposedException
-                or System.Security.Authentication.AuthenticationException)
-            {
-                // A peer without the secret is refused and logged; the listener carries on.
-                _transport.Logger.LogWarning("{Message}", e.Message);
-                accepted.Dispose();
-            }
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            _stop.Cancel();
-            _socket.Dispose();
-            _accepted.Writer.TryComplete();
-            return ValueTask.CompletedTask;
+            if (_transport.Tls is { } tls)
+                return await TlsChannel.AcceptAsync(accepted, tls, _transport.Secret, peer, _transport.MaxFrameBytes, Stop.Token).ConfigureAwait(false);
+            using (var stream = new NetworkStream(accepted, ownsSocket: false))
+                await Handshake.AcceptAsync(new StreamHandshakeChannel(stream), _transport.Secret, peer, Stop.Token).ConfigureAwait(false);
+            return new TcpConnection(accepted, peer, _transport.MaxFrameBytes);
         }
     }
 
