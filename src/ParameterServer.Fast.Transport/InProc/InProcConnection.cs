@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using ParameterServer.Fast.Transport.Buffers;
+using ParameterServer.Fast.Codec.Buffers;
 using ParameterServer.Fast.Transport.Connections;
 using ParameterServer.Fast.Transport.Security;
 
@@ -8,7 +8,7 @@ namespace ParameterServer.Fast.Transport.InProc;
 /// <summary>One end of an in-process connection; see <see cref="InProcTransport"/>.</summary>
 internal sealed class InProcConnection : IConnection
 {
-    private readonly Channel<(byte[] Buffer, int Length)> _inbox = Channel.CreateUnbounded<(byte[], int)>(
+    private readonly Channel<(PinnedBuffer Buffer, int Length)> _inbox = Channel.CreateUnbounded<(PinnedBuffer, int)>(
         new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private InProcConnection _peer = null!;
@@ -49,11 +49,11 @@ internal sealed class InProcConnection : IConnection
         if (_closed || _peer._closed)
             return ValueTask.FromException(new ConnectionClosedException($"connection to {RemoteName} is closed"));
         int length = checked((int)frame.Length);
-        byte[] buffer = PinnedBufferPool.Shared.Rent(length);
-        frame.CopyTo(buffer);
+        PinnedBuffer buffer = FrameBufferPool.Shared.Rent(length);
+        frame.CopyTo(buffer.Span);
         if (!_peer._inbox.Writer.TryWrite((buffer, length)))
         {
-            PinnedBufferPool.Shared.Return(buffer);
+            buffer.Dispose();
             return ValueTask.FromException(new ConnectionClosedException($"connection to {RemoteName} is closed"));
         }
         return ValueTask.CompletedTask;
@@ -64,18 +64,18 @@ internal sealed class InProcConnection : IConnection
         Exception? error = null;
         try
         {
-            ChannelReader<(byte[] Buffer, int Length)> reader = _inbox.Reader;
+            ChannelReader<(PinnedBuffer Buffer, int Length)> reader = _inbox.Reader;
             while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             {
-                while (reader.TryRead(out (byte[] Buffer, int Length) item))
+                while (reader.TryRead(out (PinnedBuffer Buffer, int Length) item))
                 {
                     try
                     {
-                        _handler!.OnFrame(this, item.Buffer.AsSpan(0, item.Length));
+                        _handler!.OnFrame(this, item.Buffer.Span[..item.Length]);
                     }
                     finally
                     {
-                        PinnedBufferPool.Shared.Return(item.Buffer);
+                        item.Buffer.Dispose();
                     }
                 }
             }

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using ParameterServer.Fast.Transport.Buffers;
+using ParameterServer.Fast.Codec.Buffers;
 
 namespace ParameterServer.Fast.Transport.Shm;
 
@@ -9,7 +9,7 @@ namespace ParameterServer.Fast.Transport.Shm;
 /// </summary>
 internal sealed class Reassembly(int maxFrameBytes, string peer) : IDisposable
 {
-    private byte[]? _buffer;
+    private PinnedBuffer? _buffer;
     private int _total;
     private int _filled;
 
@@ -30,7 +30,7 @@ internal sealed class Reassembly(int maxFrameBytes, string peer) : IDisposable
                 throw Broken($"a frame of {total} bytes; the limit is {maxFrameBytes}");
             _total = (int)total;
             _filled = 0;
-            _buffer = PinnedBufferPool.Shared.Rent(_total);
+            _buffer = FrameBufferPool.Shared.Rent(_total);
             Append(record[ShmRecords.TotalPrefixBytes..]);
             return false;
         }
@@ -41,7 +41,7 @@ internal sealed class Reassembly(int maxFrameBytes, string peer) : IDisposable
             return false;
         if (_filled != _total)
             throw Broken($"a chunked frame ended after {_filled} of its {_total} bytes");
-        whole = _buffer.AsSpan(0, _total);
+        whole = _buffer.Span[.._total];
         return true;
     }
 
@@ -50,7 +50,7 @@ internal sealed class Reassembly(int maxFrameBytes, string peer) : IDisposable
     {
         if (_buffer is not null && _filled == _total)
         {
-            PinnedBufferPool.Shared.Return(_buffer);
+            _buffer.Dispose();
             _buffer = null;
         }
     }
@@ -59,7 +59,7 @@ internal sealed class Reassembly(int maxFrameBytes, string peer) : IDisposable
     {
         if (part.Length > _total - _filled)
             throw Broken($"chunks longer than the announced {_total} bytes");
-        part.CopyTo(_buffer.AsSpan(_filled));
+        part.CopyTo(_buffer!.Span[_filled..]);
         _filled += part.Length;
     }
 
@@ -67,8 +67,7 @@ internal sealed class Reassembly(int maxFrameBytes, string peer) : IDisposable
 
     public void Dispose()
     {
-        if (_buffer is not null)
-            PinnedBufferPool.Shared.Return(_buffer);
+        _buffer?.Dispose();
         _buffer = null;
     }
 }

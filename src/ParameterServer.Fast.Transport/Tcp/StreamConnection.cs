@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using ParameterServer.Fast.Transport.Buffers;
+using ParameterServer.Fast.Codec.Buffers;
 using ParameterServer.Fast.Transport.Connections;
 
 namespace ParameterServer.Fast.Transport.Tcp;
@@ -71,7 +71,8 @@ internal sealed class StreamConnection : IConnection
 
     private async Task ReceiveLoop()
     {
-        byte[] buffer = PinnedBufferPool.Shared.Rent(InitialReceiveBytes);
+        PinnedBuffer pinned = FrameBufferPool.Shared.Rent(InitialReceiveBytes);
+        byte[] buffer = pinned.Array;
         Exception? error = null;
         try
         {
@@ -84,8 +85,9 @@ internal sealed class StreamConnection : IConnection
                     throw new InvalidDataException($"{RemoteName} announced a frame of {length} bytes; the limit is {_maxFrameBytes}");
                 if (length > buffer.Length)
                 {
-                    PinnedBufferPool.Shared.Return(buffer);
-                    buffer = PinnedBufferPool.Shared.Rent((int)length);
+                    pinned.Dispose();
+                    pinned = FrameBufferPool.Shared.Rent(length);
+                    buffer = pinned.Array;
                 }
                 if (!await ReadExactly(buffer.AsMemory(0, (int)length)).ConfigureAwait(false))
                     throw new ConnectionClosedException($"{RemoteName} closed the connection in the middle of a frame");
@@ -103,7 +105,7 @@ internal sealed class StreamConnection : IConnection
         }
         finally
         {
-            PinnedBufferPool.Shared.Return(buffer);
+            pinned.Dispose();
         }
         Close(error);
     }

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
-using ParameterServer.Fast.Transport.Buffers;
+using ParameterServer.Fast.Codec.Buffers;
 using ParameterServer.Fast.Transport.Connections;
 
 namespace ParameterServer.Fast.Transport.Tcp;
@@ -25,7 +25,7 @@ internal sealed class TcpConnection : IConnection
     private readonly int _maxFrameBytes;
     private readonly object _sendLock = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private byte[] _sendBuffer;
+    private PinnedBuffer? _sendBuffer;
     private IFrameHandler? _handler;
     private volatile bool _closed;
 
@@ -34,7 +34,7 @@ internal sealed class TcpConnection : IConnection
         _socket = socket;
         RemoteName = remoteName;
         _maxFrameBytes = maxFrameBytes;
-        _sendBuffer = PinnedBufferPool.Shared.Rent(CoalesceLimit + PrefixBytes);
+        _sendBuffer = FrameBufferPool.Shared.Rent(CoalesceLimit + PrefixBytes);
     }
 
     public string RemoteName { get; }
@@ -62,9 +62,9 @@ internal sealed class TcpConnection : IConnection
         {
             lock (_sendLock)
             {
-                if (_closed)
+                if (_closed || _sendBuffer is null)
                     throw new ObjectDisposedException(RemoteName);
-                Span<byte> buffer = _sendBuffer;
+                Span<byte> buffer = _sendBuffer.Span;
                 BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)length);
                 if (length <= CoalesceLimit)
                 {
@@ -98,7 +98,8 @@ internal sealed class TcpConnection : IConnection
 
     private void ReceiveLoop()
     {
-        byte[] buffer = PinnedBufferPool.Shared.Rent(InitialReceiveBytes);
+        PinnedBuffer pinned = FrameBufferPool.Shared.Rent(InitialReceiveBytes);
+        byte[] buffer = pinned.Array;
         int filled = 0;
         Exception? error = null;
         try
@@ -117,10 +118,11 @@ internal sealed class TcpConnection : IConnection
                 }
                 if (needed > buffer.Length)
                 {
-                    byte[] larger = PinnedBufferPool.Shared.Rent(needed);
-                    buffer.AsSpan(0, filled).CopyTo(larger);
-                    PinnedBufferPool.Shared.Return(buffer);
-                    buffer = larger;
+                    PinnedBuffer larger = FrameBufferPool.Shared.Rent(needed);
+                    buffer.AsSpan(0, filled).CopyTo(larger.Array);
+                    pinned.Dispose();
+                    pinned = larger;
+                    buffer = larger.Array;
                 }
             }
             if (filled > 0 && !_closed)
@@ -139,7 +141,7 @@ internal sealed class TcpConnection : IConnection
         }
         finally
         {
-            PinnedBufferPool.Shared.Return(buffer);
+            pinned.Dispose();
         }
         Close(error);
     }
@@ -192,9 +194,8 @@ internal sealed class TcpConnection : IConnection
         Close(null);
         lock (_sendLock)
         {
-            if (_sendBuffer.Length > 0)
-                PinnedBufferPool.Shared.Return(_sendBuffer);
-            _sendBuffer = [];
+            _sendBuffer?.Dispose();
+            _sendBuffer = null;
         }
         return ValueTask.CompletedTask;
     }
