@@ -12,7 +12,6 @@ internal static class Logging
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss.fff ";
         });
-        builder.AddFilter(_ => true);
         builder.SetMinimumLevel(Enum.TryParse(Environment.GetEnvironmentVariable("PSF_LOG_LEVEL"), true, out LogLevel level) ? level : LogLevel.Warning);
     });
 }

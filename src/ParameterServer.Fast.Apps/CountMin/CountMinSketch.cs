@@ -69,6 +69,7 @@ public static class CountMinSketch
             batches++;
             await client.ReportAsync(new ProgressReport(client.Rank, batches, 0, end - first, compute, wait, false)).ConfigureAwait(false);
         }
+        await client.FinishIterationsAsync().ConfigureAwait(false);
         await client.BarrierAsync(11, cancellationToken).ConfigureAwait(false);
         double insertSeconds = clock.Elapsed.TotalSeconds;
         var result = new CountMinResult { Worker = client.Rank, Items = last - first, Batches = batches, ComputeSeconds = compute, WaitSeconds = wait, InsertSeconds = insertSeconds };

@@ -89,6 +89,7 @@ public static class MlpTraining
                 }
             }
         }
+        await client.FinishIterationsAsync().ConfigureAwait(false);
         await client.BarrierAsync(20, cancellationToken).ConfigureAwait(false);
         var metrics = new Dictionary<string, double>
         {

@@ -79,6 +79,7 @@ public static class SparseLogisticRegression
                 }
             }
         }
+        await client.FinishIterationsAsync().ConfigureAwait(false);
         await client.BarrierAsync(1, cancellationToken).ConfigureAwait(false);
         var result = new SparseLRResult { Worker = client.Rank, Iterations = iterations, Examples = examples, ComputeSeconds = compute, WaitSeconds = wait, BytesSent = client.BytesSent };
         if (client.Rank == 0)

@@ -52,7 +52,8 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         output.WriteLine($"psf local: {app.Name}, {options.Servers} servers, {options.Workers} workers, {options.Transport.ToString().ToLowerInvariant()} ({mode}), {options.App.Describe()}");
         var clock = Stopwatch.StartNew();
         var job = new JobOptions { Servers = options.Servers, Workers = options.Workers, Replicas = options.Replicas };
-        await using var scheduler = new SchedulerNode(transport, Listen("scheduler"), job);
+        using Microsoft.Extensions.Logging.ILoggerFactory logs = Logging.Create();
+        await using var scheduler = new SchedulerNode(transport, Listen("scheduler"), job, logs.CreateLogger("scheduler"));
         var progress = new ProgressPrinter(output, options.Workers, options.App.IterationsPerWorker(options.Workers), options.Quiet, clock);
         var finals = new Dictionary<int, ProgressReport>();
         var points = new List<Reports.ProgressPoint>();
@@ -141,7 +142,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
                 await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
             string name = $"worker {worker}";
             children.Kill(name);
-            output.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] killed {name} with SIGKILL; starting a replacement");
+            output.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] killed {name} (the process, whatever rank it had) with SIGKILL; starting a replacement");
             // The replacement must find the rank free: wait until the scheduler has noticed the death.
             await Task.Delay(TimeSpan.FromMilliseconds(300), cancellationToken).ConfigureAwait(false);
             children.Restart(name);

@@ -33,6 +33,7 @@ public sealed class SchedulerNode : IAsyncDisposable
     private readonly bool[] _done;
     private readonly long[] _clocks;
     private readonly List<IConnection> _spares = [];
+    private readonly HashSet<uint> _releasedBarriers = [];
     private readonly long[] _deadSince;
     private readonly TimeProvider _time;
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -184,7 +185,8 @@ public sealed class SchedulerNode : IAsyncDisposable
     private void Replace(IConnection connection)
     {
         int rank = Array.FindIndex(_live, l => !l);
-        long startClock = Enumerable.Range(0, _job.Workers).Where(w => _live[w]).Select(w => _clocks[w]).DefaultIfEmpty(0).Min();
+        long startClock = Enumerable.Range(0, _job.Workers).Where(w => _live[w] && _clocks[w] < WorkerClient.FinishedClock)
+            .Select(w => _clocks[w]).DefaultIfEmpty(0).Min();
         _workers[rank] = connection;
         _done[rank] = false;
         _logger.LogWarning("scheduler: a new worker takes over the shard of dead worker {Rank} from clock {Clock}", rank, startClock);
@@ -268,6 +270,14 @@ public sealed class SchedulerNode : IAsyncDisposable
 
     private void Barrier(IConnection connection, uint barrier, uint sender)
     {
+        _logger.LogInformation("scheduler: worker {Rank} at barrier {Barrier}", NodeIds.WorkerRank(sender), barrier);
+        // A barrier the others already passed (they did not wait for a dead worker) lets a late
+        // arrival through at once: it is a replacement rerunning the dead worker's shard.
+        if (_releasedBarriers.Contains(barrier))
+        {
+            _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.Barrier, Argument: barrier)).AsTask();
+            return;
+        }
         if (!_barriers.TryGetValue(barrier, out var arrived))
             _barriers[barrier] = arrived = [];
         arrived.Add((connection, sender));
@@ -284,11 +294,14 @@ public sealed class SchedulerNode : IAsyncDisposable
             foreach ((IConnection c, _) in arrived)
                 _ = FrameOut.SendControl(c, new FrameHeader(MessageType.Barrier, Argument: id)).AsTask();
             _barriers.Remove(id);
+            _releasedBarriers.Add(id);
         }
     }
 
     private void Report(ProgressReport report)
     {
+        if (report.Done)
+            _logger.LogInformation("scheduler: worker {Rank} done", report.Worker);
         if (report.Worker < 0 || report.Worker >= _job.Workers)
             throw new ProtocolException($"progress from worker {report.Worker}; the job has {_job.Workers}");
         Progress?.Invoke(report);

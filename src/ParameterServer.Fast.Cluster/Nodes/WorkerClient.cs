@@ -153,6 +153,22 @@ public sealed class WorkerClient : IAsyncDisposable
         await FrameOut.SendControl(_scheduler, tick).ConfigureAwait(false);
     }
 
+    /// <summary>The clock of a worker that has no iterations left: it never holds anyone back.</summary>
+    public const long FinishedClock = long.MaxValue / 4;
+
+    /// <summary>
+    /// Declares this worker's iterations over: its clock becomes <see cref="FinishedClock"/>, so
+    /// bounded delay stops waiting for it (a replacement worker that reruns a shard may need more
+    /// iterations than the others, who must not then hold it back).
+    /// </summary>
+    public async ValueTask FinishIterationsAsync()
+    {
+        var tick = new FrameHeader(MessageType.Clock, 0, NodeId, 0, FinishedClock);
+        foreach (ServerLink s in _servers.Values)
+            await FrameOut.SendControl(s.Connection, tick).ConfigureAwait(false);
+        await FrameOut.SendControl(_scheduler, tick).ConfigureAwait(false);
+    }
+
     /// <summary>Waits until every live worker reached barrier <paramref name="id"/>.</summary>
     public async Task BarrierAsync(uint id, CancellationToken cancellationToken = default)
     {
@@ -302,9 +318,11 @@ public sealed class WorkerClient : IAsyncDisposable
                 NodeId = (uint)reply.NodeId;
                 Rank = reply.Rank;
                 Clock = reply.StartClock;
+                _logger.LogInformation("worker: registered as rank {Rank}, starting at clock {Clock}", Rank, Clock);
                 break;
             case MessageType.RangeMap:
                 RangeMap map = ControlMessages.DecodeRangeMap(frame.Extras);
+                _logger.LogInformation("worker {Rank}: range map version {Version} ({Tables} tables)", Rank, map.Version, map.Tables.Count);
                 if (_map is null || map.Version > _map.Version)
                     _map = map;
                 _firstMap.TrySetResult(map);
@@ -318,6 +336,7 @@ public sealed class WorkerClient : IAsyncDisposable
                 declare?.TrySetResult(map);
                 break;
             case MessageType.Barrier:
+                _logger.LogInformation("worker {Rank}: barrier {Barrier} released", Rank, frame.Argument);
                 TaskCompletionSource? barrier;
                 lock (_lock)
                     _barriers.Remove(frame.Argument, out barrier);
