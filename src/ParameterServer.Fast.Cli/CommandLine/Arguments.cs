@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Globalization;
 
 namespace ParameterServer.Fast.Cli.CommandLine;
@@ -84,33 +85,23 @@ public sealed class Arguments
         return values;
     }
 
-    public int Int(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
-    {
-        string? text = String(name);
-        if (text is null)
-            return fallback;
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < min || value > max)
-            throw new UsageException($"psf {_command}: --{name} must be a whole number in [{min}, {max}], got '{text}'");
-        return value;
-    }
+    public int Int(string name, int fallback, int min = int.MinValue, int max = int.MaxValue) =>
+        Number(name, fallback, min, max, NumberStyles.Integer, "a whole number");
 
-    public long Long(string name, long fallback, long min = long.MinValue, long max = long.MaxValue)
-    {
-        string? text = String(name);
-        if (text is null)
-            return fallback;
-        if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value) || value < min || value > max)
-            throw new UsageException($"psf {_command}: --{name} must be a whole number in [{min}, {max}], got '{text}'");
-        return value;
-    }
+    public long Long(string name, long fallback, long min = long.MinValue, long max = long.MaxValue) =>
+        Number(name, fallback, min, max, NumberStyles.Integer, "a whole number");
 
-    public double Double(string name, double fallback, double min = double.MinValue, double max = double.MaxValue)
+    public double Double(string name, double fallback, double min = double.MinValue, double max = double.MaxValue) =>
+        Number(name, fallback, min, max, NumberStyles.Float, "a number");
+
+    // One parse-and-range-check for every numeric option; NaN fails the range test too.
+    private T Number<T>(string name, T fallback, T min, T max, NumberStyles style, string what) where T : INumber<T>
     {
         string? text = String(name);
         if (text is null)
             return fallback;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !(value >= min && value <= max))
-            throw new UsageException($"psf {_command}: --{name} must be a number in [{min}, {max}], got '{text}'");
+        if (!T.TryParse(text, style, CultureInfo.InvariantCulture, out T? value) || !(value >= min && value <= max))
+            throw new UsageException($"psf {_command}: --{name} must be {what} in [{min}, {max}], got '{text}'");
         return value;
     }
 
