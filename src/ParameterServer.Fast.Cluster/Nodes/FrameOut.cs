@@ -1,7 +1,6 @@
 using ParameterServer.Fast.Codec.Buffers;
 using ParameterServer.Fast.Codec.Frames;
 using ParameterServer.Fast.Codec.Values;
-using CommunityToolkit.HighPerformance;
 using ParameterServer.Fast.Transport.Connections;
 
 namespace ParameterServer.Fast.Cluster.Nodes;
@@ -81,7 +80,7 @@ internal static class FrameOut
         }
         int head = segments.Head.Length, tail = segments.Tail.Length;
         length = segments.Length;
-        var gather = new Transport.Connections.FrameSegments(buffer.Memory[..head], values.Cast<float, byte>(), buffer.Memory.Slice(head, tail));
+        var gather = new Transport.Connections.FrameSegments(buffer.Memory[..head], ByteViews.Of(values), buffer.Memory.Slice(head, tail));
         return SendSegments(connection, buffer, gather);
     }
 
@@ -97,7 +96,8 @@ internal static class FrameOut
         }
     }
 
-    private static async ValueTask Send(IConnection connection, PinnedBuffer buffer, int length)
+    /// <summary>Sends the first <paramref name="length"/> bytes of <paramref name="buffer"/> (a negative length is a <see cref="FrameStatus"/>), then returns the buffer to its pool.</summary>
+    public static async ValueTask Send(IConnection connection, PinnedBuffer buffer, int length)
     {
         try
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ParameterServer.Fast.Codec.Buffers;
 using ParameterServer.Fast.Transport.Connections;
@@ -6,71 +7,119 @@ using ParameterServer.Fast.Transport.Connections;
 namespace ParameterServer.Fast.Cluster.Nodes;
 
 /// <summary>
-/// Funnels the frames of every connection of a node into one thread, in arrival order: the
-/// node's state (tables, clocks, membership) is then owned by that thread and needs no locks.
-/// A frame is copied once into a pooled pinned buffer to outlive the transport's receive call.
+/// Runs the frames of every connection of a node one at a time, in arrival order per connection,
+/// so the node's state (tables, clocks, membership) needs no locks. There is no thread of its
+/// own: a frame is handled right on the receive thread that brought it, straight from the
+/// transport's buffer, whenever no other frame is being handled — no copy and no thread hop on
+/// the common path. Only a frame that arrives while another runs is copied into a pooled pinned
+/// buffer and queued; whoever is running drains the queue before letting go.
 /// </summary>
 internal sealed class Inbox : IFrameHandler, IDisposable
 {
-    private readonly BlockingCollection<Item> _queue = new();
-    private readonly Thread _thread;
+    private const int Idle = 0, Running = 1, Disposed = 2;
+
+    private readonly ConcurrentQueue<Item> _queue = new();
+    private readonly string _name;
     private readonly ILogger _logger;
     private readonly Action<IConnection, ReadOnlySpan<byte>> _onFrame;
     private readonly Action<IConnection, Exception?> _onClosed;
+    private int _state;
+    private int _runner;
+    private long _queuedTicks;
 
-    private readonly record struct Item(IConnection? Connection, PinnedBuffer? Buffer, int Length, Exception? ClosedError, Action? Work);
+    private readonly record struct Item(IConnection? Connection, PinnedBuffer? Buffer, int Length, Exception? ClosedError, Action? Work, long Arrived);
 
     public Inbox(string name, ILogger logger, Action<IConnection, ReadOnlySpan<byte>> onFrame, Action<IConnection, Exception?> onClosed)
     {
+        _name = name;
         _logger = logger;
         _onFrame = onFrame;
         _onClosed = onClosed;
-        _thread = new Thread(Run) { IsBackground = true, Name = name };
-        _thread.Start();
     }
+
+    /// <summary>
+    /// How long the frame being handled waited for another to finish (0 when it ran at once):
+    /// the server's queueing time, which answers report back to the worker.
+    /// </summary>
+    public long CurrentQueuedTicks => _queuedTicks;
+
+    /// <summary>Frames that had to wait their turn (copied and queued), for metrics and tests.</summary>
+    public long QueuedFrames { get; private set; }
 
     public void OnFrame(IConnection connection, ReadOnlySpan<byte> frame)
     {
+        if (TryEnter())
+        {
+            try
+            {
+                // Frames queued before this one (by this connection too) go first: order per connection holds.
+                Drain();
+                Handle(connection, frame, 0);
+            }
+            finally
+            {
+                Leave();
+            }
+            return;
+        }
+        if (Volatile.Read(ref _state) == Disposed)
+            return;
         PinnedBuffer buffer = FrameBufferPool.Shared.Rent(Math.Max(1, frame.Length));
         frame.CopyTo(buffer.Span);
-        if (!TryAdd(new Item(connection, buffer, frame.Length, null, null)))
-            buffer.Dispose();
+        Enqueue(new Item(connection, buffer, frame.Length, null, null, Stopwatch.GetTimestamp()));
     }
 
-    public void OnClosed(IConnection connection, Exception? error) => TryAdd(new Item(connection, null, -1, error, null));
+    public void OnClosed(IConnection connection, Exception? error) => Enqueue(new Item(connection, null, -1, error, null, Stopwatch.GetTimestamp()));
 
-    /// <summary>Runs <paramref name="work"/> on the inbox thread (timers, local calls).</summary>
-    public bool Post(Action work) => TryAdd(new Item(null, null, 0, null, work));
+    /// <summary>Runs <paramref name="work"/> in turn with the frames (timers, local calls).</summary>
+    public bool Post(Action work) => Enqueue(new Item(null, null, 0, null, work, Stopwatch.GetTimestamp()));
 
-    private bool TryAdd(Item item)
+    private bool Enqueue(Item item)
     {
-        try
+        if (Volatile.Read(ref _state) == Disposed)
         {
-            return !_queue.IsAddingCompleted && _queue.TryAdd(item);
-        }
-        catch (InvalidOperationException)
-        {
+            item.Buffer?.Dispose();
             return false;
         }
+        _queue.Enqueue(item);
+        if (TryEnter())
+            Leave();
+        return true;
     }
 
-    private void Run()
+    private bool TryEnter()
     {
-        foreach (Item item in _queue.GetConsumingEnumerable())
+        if (Interlocked.CompareExchange(ref _state, Running, Idle) != Idle)
+            return false;
+        _runner = Environment.CurrentManagedThreadId;
+        return true;
+    }
+
+    // Lets go, unless something was queued meanwhile that nobody else will pick up.
+    private void Leave()
+    {
+        while (true)
+        {
+            Drain();
+            if (Interlocked.CompareExchange(ref _state, Idle, Running) != Running)
+                return;
+            if (_queue.IsEmpty || !TryEnter())
+                return;
+        }
+    }
+
+    private void Drain()
+    {
+        while (_queue.TryDequeue(out Item item))
         {
             try
             {
                 if (item.Work is not null)
-                    item.Work();
+                    Run(item.Work);
                 else if (item.Buffer is null)
-                    _onClosed(item.Connection!, item.ClosedError);
+                    Closed(item.Connection!, item.ClosedError);
                 else
-                    _onFrame(item.Connection!, item.Buffer.Span[..item.Length]);
-            }
-            catch (Exception e)
-            {
-                // One bad frame or failed step must not stop the node: log it and go on.
-                _logger.LogError(e, "{Thread}: {Message}", _thread.Name, e.Message);
+                    Handle(item.Connection!, item.Buffer.Span[..item.Length], Stopwatch.GetTimestamp() - item.Arrived);
             }
             finally
             {
@@ -79,10 +128,71 @@ internal sealed class Inbox : IFrameHandler, IDisposable
         }
     }
 
+    private void Handle(IConnection connection, ReadOnlySpan<byte> frame, long queuedTicks)
+    {
+        _queuedTicks = queuedTicks;
+        if (queuedTicks > 0)
+            QueuedFrames++;
+        try
+        {
+            _onFrame(connection, frame);
+        }
+        catch (Exception e)
+        {
+            // One bad frame or failed step must not stop the node: log it and go on.
+            _logger.LogError(e, "{Inbox}: {Message}", _name, e.Message);
+        }
+    }
+
+    private void Closed(IConnection connection, Exception? error)
+    {
+        try
+        {
+            _onClosed(connection, error);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "{Inbox}: {Message}", _name, e.Message);
+        }
+    }
+
+    private void Run(Action work)
+    {
+        try
+        {
+            work();
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "{Inbox}: {Message}", _name, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Stops taking frames and waits (up to 5 s) for the one being handled, so the state it
+    /// touches (a table's native memory) can be released safely afterwards.
+    /// </summary>
     public void Dispose()
     {
-        _queue.CompleteAdding();
-        if (Thread.CurrentThread != _thread)
-            _thread.Join(TimeSpan.FromSeconds(5));
+        if (Volatile.Read(ref _state) == Running && _runner == Environment.CurrentManagedThreadId)
+        {
+            // Disposed from inside a handler: nothing else can be running.
+            Volatile.Write(ref _state, Disposed);
+            return;
+        }
+        var deadline = Stopwatch.StartNew();
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref _state, Disposed, Idle) is int s && s != Idle && s != Disposed)
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(5))
+            {
+                _logger.LogWarning("{Inbox}: a handler is still running after 5 s; closing anyway", _name);
+                Volatile.Write(ref _state, Disposed);
+                break;
+            }
+            spin.SpinOnce();
+        }
+        while (_queue.TryDequeue(out Item item))
+            item.Buffer?.Dispose();
     }
 }

@@ -1,30 +1,51 @@
-using System.Collections.Concurrent;
 using System.Threading.Tasks.Sources;
+using Microsoft.Extensions.ObjectPool;
+using ParameterServer.Fast.Codec.Frames;
 
 namespace ParameterServer.Fast.Cluster.Nodes;
 
 /// <summary>
 /// One user request (a push or pull of one table) spread over several servers: it completes when
 /// every part has, or fails with the first part's error. A pull part decodes its values straight
-/// into the caller's memory at its offset.
+/// into the caller's memory at its offset. Tickets are pooled: one that completed successfully has
+/// no part left anywhere and goes back for reuse; a failed or abandoned one is left to the GC, as
+/// a late answer may still reach it.
 /// </summary>
 internal sealed class RequestTicket : IValueTaskSource
 {
+    private static readonly ObjectPool<RequestTicket> s_pool = new DefaultObjectPool<RequestTicket>(new DefaultPooledObjectPolicy<RequestTicket>(), 256);
+
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private int _remaining;
     private int _failed;
+    private long _serverTicks;
+    private long _consistencyTicks;
 
-    public void Reset(int parts)
+    public static RequestTicket Rent(int parts)
     {
-        _core.Reset();
-        _remaining = parts;
-        _failed = 0;
+        RequestTicket ticket = s_pool.Get();
+        ticket._core.Reset();
+        ticket._remaining = parts;
+        ticket._failed = 0;
+        ticket._serverTicks = 0;
+        ticket._consistencyTicks = 0;
+        return ticket;
     }
+
+    /// <summary>Back to the pool; only after the request succeeded (no part of it is pending any more).</summary>
+    public void Return() => s_pool.Return(this);
 
     public ValueTask Task => new(this, _core.Version);
 
-    public void PartDone()
+    /// <summary>The longest server time and bounded-delay hold of any part, in Stopwatch ticks.</summary>
+    public long ServerTicks => Volatile.Read(ref _serverTicks);
+
+    public long ConsistencyTicks => Volatile.Read(ref _consistencyTicks);
+
+    public void PartDone(long serverTicks, long consistencyTicks)
     {
+        Max(ref _serverTicks, serverTicks);
+        Max(ref _consistencyTicks, consistencyTicks);
         if (Interlocked.Decrement(ref _remaining) == 0 && Volatile.Read(ref _failed) == 0)
             _core.SetResult(true);
     }
@@ -35,6 +56,18 @@ internal sealed class RequestTicket : IValueTaskSource
             _core.SetException(error);
     }
 
+    private static void Max(ref long target, long value)
+    {
+        long seen = Volatile.Read(ref target);
+        while (value > seen)
+        {
+            long was = Interlocked.CompareExchange(ref target, value, seen);
+            if (was == seen)
+                return;
+            seen = was;
+        }
+    }
+
     public void GetResult(short token) => _core.GetResult(token);
 
     public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
@@ -43,41 +76,72 @@ internal sealed class RequestTicket : IValueTaskSource
         _core.OnCompleted(continuation, state, token, flags);
 }
 
-/// <summary>A request part in flight to one server.</summary>
-internal sealed record PendingPart(RequestTicket Ticket, Memory<float> Destination, string Description)
+/// <summary>
+/// What a part is, for error messages: formatted only when one is needed, so a request in
+/// flight carries no string.
+/// </summary>
+internal readonly record struct PartDescription(MessageType Type, string Table, bool IsRange, ulong First, ulong Last, int ServerRank)
 {
-    public int Server { get; init; }
-
-    /// <summary>What was sent, kept until the answer so a key-cache miss can be answered by resending in full.</summary>
-    public Codec.Frames.FrameHeader Header { get; init; }
-    public ReadOnlyMemory<ulong> Keys { get; init; }
-    public ReadOnlyMemory<float> Values { get; init; }
+    public override string ToString() => IsRange
+        ? $"{Type.ToString().ToLowerInvariant()} of table '{Table}' range [{First}, {Last}) on server {ServerRank}"
+        : $"{Type.ToString().ToLowerInvariant()} of table '{Table}' keys [{First}..{Last}] on server {ServerRank}";
 }
 
-/// <summary>Parts in flight, by request id.</summary>
+/// <summary>A request part in flight to one server, with what was sent (kept so a key-cache miss can be answered by resending in full).</summary>
+internal readonly record struct PendingPart(RequestTicket Ticket, Memory<float> Destination, PartDescription Description, int Server,
+    FrameHeader Header, ReadOnlyMemory<ulong> Keys, ReadOnlyMemory<float> Values);
+
+/// <summary>Parts in flight, by request id. A plain dictionary of structs under a lock: nothing allocated per request once it has grown.</summary>
 internal sealed class PendingRequests
 {
-    private readonly ConcurrentDictionary<ulong, PendingPart> _parts = new();
+    private readonly Dictionary<ulong, PendingPart> _parts = [];
     private long _nextId;
 
     /// <summary>A fresh request id (ids are never reused, so a late answer cannot complete the wrong request).</summary>
     public ulong NextId() => (ulong)Interlocked.Increment(ref _nextId);
 
-    public void Add(ulong id, PendingPart part) => _parts[id] = part;
+    public void Add(ulong id, in PendingPart part)
+    {
+        lock (_parts)
+            _parts[id] = part;
+    }
 
-    public bool TryRemove(ulong id, out PendingPart? part) => _parts.TryRemove(id, out part);
+    public bool TryRemove(ulong id, out PendingPart part)
+    {
+        lock (_parts)
+            return _parts.Remove(id, out part);
+    }
 
-    public bool TryGet(ulong id, out PendingPart? part) => _parts.TryGetValue(id, out part);
+    public bool TryGet(ulong id, out PendingPart part)
+    {
+        lock (_parts)
+            return _parts.TryGetValue(id, out part);
+    }
 
-    public int Count => _parts.Count;
+    public int Count
+    {
+        get
+        {
+            lock (_parts)
+                return _parts.Count;
+        }
+    }
 
     /// <summary>Fails every part still waiting on a connection that ended.</summary>
     public void FailAll(Func<PendingPart, bool> which, Func<PendingPart, Exception> error)
     {
-        foreach ((ulong id, PendingPart part) in _parts)
+        List<(ulong Id, PendingPart Part)> failed = [];
+        lock (_parts)
         {
-            if (which(part) && _parts.TryRemove(id, out _))
-                part.Ticket.PartFailed(error(part));
+            foreach ((ulong id, PendingPart part) in _parts)
+            {
+                if (which(part))
+                    failed.Add((id, part));
+            }
+            foreach ((ulong id, _) in failed)
+                _parts.Remove(id);
         }
+        foreach ((_, PendingPart part) in failed)
+            part.Ticket.PartFailed(error(part));
     }
 }

@@ -3,7 +3,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ParameterServer.Fast.Cluster.Placement;
 using ParameterServer.Fast.Cluster.Protocol;
+using ParameterServer.Fast.Codec.Buffers;
 using ParameterServer.Fast.Codec.Frames;
+using ParameterServer.Fast.Codec.Keys;
 using ParameterServer.Fast.Codec.Values;
 using ParameterServer.Fast.Core.Keys;
 using ParameterServer.Fast.Core.Tables;
@@ -28,7 +30,7 @@ public sealed class ServerNode : IAsyncDisposable
     private readonly FrameDecoder _decoder = new();
     private readonly Dictionary<uint, ServerTable> _tables = [];
     // The key lists each worker connection asked this server to remember (the paper's key caching).
-    private readonly Dictionary<IConnection, Codec.Keys.KeyCache> _keyCaches = [];
+    private readonly Dictionary<IConnection, KeyCache> _keyCaches = [];
     private readonly TaskCompletionSource _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
@@ -133,7 +135,7 @@ public sealed class ServerNode : IAsyncDisposable
                     break;
                 case MessageType.RangeMap:
                     ApplyMap(ControlMessages.DecodeRangeMap(frame.Extras));
-                    _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.RangeMap, SenderId: _nodeId, Argument: _map!.Version)).AsTask();
+                    _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.RangeMap, SenderId: _nodeId, Argument: _map!.Version));
                     _registered.TrySetResult();
                     break;
                 case MessageType.Push:
@@ -157,7 +159,7 @@ public sealed class ServerNode : IAsyncDisposable
         catch (Exception e) when (e is ArgumentException or ProtocolException or InvalidOperationException or KeyNotFoundException)
         {
             // The request fails; the tables are untouched or consistently updated.
-            _ = FrameOut.SendError(connection, _nodeId, frame.RequestId, frame.TableId, $"server {Rank}: {e.Message}").AsTask();
+            _ = FrameOut.SendError(connection, _nodeId, frame.RequestId, frame.TableId, $"server {Rank}: {e.Message}");
         }
     }
 
@@ -207,10 +209,12 @@ public sealed class ServerNode : IAsyncDisposable
 
     private void Push(IConnection connection, in Frame frame)
     {
+        long started = Stopwatch.GetTimestamp();
         ServerTable table = TableOf(frame);
         int width = table.Layout.Spec.Width;
-        float[] values = Rent(ref _valueBuffer, frame.ValueCount);
-        FrameDecoder.DecodeValues(frame, values);
+        // Raw values are applied where they arrived (the transport's buffer or the shm ring);
+        // only LZ4'd or quantised ones are decoded first.
+        ReadOnlySpan<float> values = RawOrDecoded(frame);
         if (frame.TryGetKeyRange(out KeyRange range))
         {
             CheckValueCount(table, (long)range.Size * width, frame.ValueCount);
@@ -222,7 +226,7 @@ public sealed class ServerNode : IAsyncDisposable
                     continue;
                 if (t is not DenseTable dense)
                     throw new ArgumentException($"table '{table.Layout.Spec.Name}' is sparse: push keys, not a range");
-                dense.PushRange(overlap, values.AsSpan((int)(overlap.Begin - range.Begin) * width, (int)overlap.Size * width));
+                dense.PushRange(overlap, values.Slice((int)(overlap.Begin - range.Begin) * width, (int)overlap.Size * width));
             }
         }
         else
@@ -230,17 +234,48 @@ public sealed class ServerNode : IAsyncDisposable
             if (!TryDecodeKeys(connection, frame, out ReadOnlySpan<ulong> keys))
                 return;
             CheckValueCount(table, (long)keys.Length * width, frame.ValueCount);
-            KeySet.Validate(keys);
-            table.Slice(keys, _slices);
-            foreach ((Table t, int start, int length) in _slices)
-                t.Push(keys.Slice(start, length), values.AsSpan(start * width, length * width));
+            if (frame.HasCachedKeys && table.Slots.TryGet(frame.KeySignature, keys.Length, out Table cachedPart, out int[] cachedSlots))
+            {
+                cachedPart.PushSlots(cachedSlots, values);
+            }
+            else
+            {
+                KeySet.Validate(keys);
+                table.Slice(keys, _slices);
+                if (frame.HasCachedKeys && _slices.Count == 1)
+                {
+                    // A list the worker repeats: resolve once, remember the slots.
+                    Table part = _slices[0].Table;
+                    int[] slots = new int[keys.Length];
+                    part.ResolveSlots(keys, slots, create: true);
+                    part.PushSlots(slots, values);
+                    table.Slots.Add(frame.KeySignature, part, slots);
+                }
+                else
+                {
+                    foreach ((Table t, int start, int length) in _slices)
+                        t.Push(keys.Slice(start, length), values.Slice(start * width, length * width));
+                }
+            }
         }
         PushesApplied++;
-        _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.PushAck, frame.TableId, _nodeId, frame.RequestId)).AsTask();
+        Span<byte> extras = stackalloc byte[ServerTiming.Size];
+        new ServerTiming(ServerTiming.Micros(_inbox.CurrentQueuedTicks + Stopwatch.GetTimestamp() - started), 0).WriteTo(extras);
+        _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.PushAck, frame.TableId, _nodeId, frame.RequestId), extras);
+    }
+
+    private ReadOnlySpan<float> RawOrDecoded(in Frame frame)
+    {
+        if (frame.TryGetRawValues(out ReadOnlySpan<float> raw))
+            return raw;
+        float[] values = Rent(ref _valueBuffer, frame.ValueCount);
+        FrameDecoder.DecodeValues(frame, values);
+        return values.AsSpan(0, frame.ValueCount);
     }
 
     private void Pull(IConnection connection, in Frame frame)
     {
+        long started = Stopwatch.GetTimestamp();
         ServerTable table = TableOf(frame);
         var consistency = new Consistency.Consistency((int)Math.Min(frame.Argument, int.MaxValue));
         KeyRange? range = frame.TryGetKeyRange(out KeyRange r) ? r : null;
@@ -251,7 +286,7 @@ public sealed class ServerNode : IAsyncDisposable
             if (!TryDecodeKeys(connection, frame, out keys))
                 return;
             KeySet.Validate(keys);
-            clockRange = keys.IsEmpty ? table.Layout.Spec.Range : new KeyRange(keys[0], keys[^1] == ulong.MaxValue ? ulong.MaxValue : keys[^1] + 1);
+            clockRange = ClockRange(table, keys);
         }
         else
         {
@@ -262,21 +297,56 @@ public sealed class ServerNode : IAsyncDisposable
         // otherwise the keys are kept and the pull waits in the gate for the slower workers.
         if (table.Gate.IsReady(clockRange, frame.Clock, consistency))
         {
-            Answer(table, connection, frame.RequestId, keys, range);
+            KeySignature? signature = frame.HasCachedKeys ? frame.KeySignature : null;
+            Answer(table, connection, frame.RequestId, keys, range, signature, clockRange, _inbox.CurrentQueuedTicks, 0, started);
             return;
         }
         var pending = new PendingPull(connection, frame.RequestId, frame.SenderId, range is null ? keys.ToArray() : null, range, Stopwatch.GetTimestamp());
         table.Gate.Admit(pending, clockRange, frame.Clock, consistency, Stopwatch.GetTimestamp());
     }
 
-    private void Answer(ServerTable table, PendingPull pull) => Answer(table, pull.Connection, pull.RequestId, pull.Keys, pull.Range);
+    private static KeyRange ClockRange(ServerTable table, ReadOnlySpan<ulong> keys) =>
+        keys.IsEmpty ? table.Layout.Spec.Range : new KeyRange(keys[0], keys[^1] == ulong.MaxValue ? ulong.MaxValue : keys[^1] + 1);
 
-    private void Answer(ServerTable table, IConnection connection, ulong requestId, ReadOnlySpan<ulong> keys, KeyRange? pullRange)
+    private void Answer(ServerTable table, PendingPull pull, long waited) =>
+        Answer(table, pull.Connection, pull.RequestId, pull.Keys, pull.Range, null, pull.Range ?? ClockRange(table, pull.Keys),
+            0, waited, Stopwatch.GetTimestamp());
+
+    // The answer is read from the table straight into the frame buffer: one copy, table → frame.
+    // Its clock field carries the least clock of the range, so the worker knows how fresh it is.
+    private void Answer(ServerTable table, IConnection connection, ulong requestId, ReadOnlySpan<ulong> keys, KeyRange? pullRange,
+        KeySignature? signature, KeyRange clockRange, long queuedTicks, long gateTicks, long started)
+    {
+        int width = table.Layout.Spec.Width;
+        int count = checked((int)(pullRange is { } pr ? (long)pr.Size * width : (long)keys.Length * width));
+        long freshness = table.Clocks.MinimumClock(clockRange);
+        var header = new FrameHeader(MessageType.PullResponse, table.Layout.Id, _nodeId, requestId, freshness == long.MaxValue ? 0 : freshness);
+        PinnedBuffer buffer = FrameBufferPool.Shared.Rent(FrameLayout.MaxFrameLength(0, count, ServerTiming.Size));
+        int length;
+        try
+        {
+            var writer = FrameWriter.Claim(buffer.Span, header);
+            Span<float> values = writer.ReserveRawValues(count);
+            ReadInto(table, keys, pullRange, signature, values);
+            Span<byte> extras = stackalloc byte[ServerTiming.Size];
+            new ServerTiming(ServerTiming.Micros(queuedTicks + Stopwatch.GetTimestamp() - started), ServerTiming.Micros(gateTicks)).WriteTo(extras);
+            writer.WriteExtras(extras);
+            length = writer.Commit();
+        }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+        PullsAnswered++;
+        _ = FrameOut.Send(connection, buffer, length);
+    }
+
+    private void ReadInto(ServerTable table, ReadOnlySpan<ulong> keys, KeyRange? pullRange, KeySignature? signature, Span<float> values)
     {
         int width = table.Layout.Spec.Width;
         if (pullRange is { } range)
         {
-            float[] values = Rent(ref _valueBuffer, checked((int)range.Size * width));
             foreach ((KeyRange part, Table t) in table.Parts)
             {
                 KeyRange overlap = part.Intersect(range);
@@ -284,24 +354,31 @@ public sealed class ServerNode : IAsyncDisposable
                     continue;
                 if (t is not DenseTable dense)
                     throw new ArgumentException($"table '{table.Layout.Spec.Name}' is sparse: pull keys, not a range");
-                dense.PullRange(overlap, values.AsSpan((int)(overlap.Begin - range.Begin) * width, (int)overlap.Size * width));
+                dense.PullRange(overlap, values.Slice((int)(overlap.Begin - range.Begin) * width, (int)overlap.Size * width));
             }
-            Respond(connection, requestId, table, values.AsSpan(0, (int)range.Size * width));
+            return;
         }
-        else
+        if (signature is { } sig && table.Slots.TryGet(sig, keys.Length, out Table cachedPart, out int[] cachedSlots))
         {
-            float[] values = Rent(ref _valueBuffer, keys.Length * width);
-            table.Slice(keys, _slices);
-            foreach ((Table t, int start, int length) in _slices)
-                t.Pull(keys.Slice(start, length), values.AsSpan(start * width, length * width));
-            Respond(connection, requestId, table, values.AsSpan(0, keys.Length * width));
+            cachedPart.ReadSlots(keys, cachedSlots, values);
+            return;
         }
-        PullsAnswered++;
+        table.Slice(keys, _slices);
+        if (signature is { } s && _slices.Count == 1)
+        {
+            Table part = _slices[0].Table;
+            int[] slots = new int[keys.Length];
+            part.ResolveSlots(keys, slots, create: false);
+            part.ReadSlots(keys, slots, values);
+            // Keys not yet in the table read their initial value (slot −1): only a list that
+            // resolved completely is remembered, or a later push to those keys would go unseen.
+            if (Array.IndexOf(slots, -1) < 0)
+                table.Slots.Add(s, part, slots);
+            return;
+        }
+        foreach ((Table t, int start, int length) in _slices)
+            t.Pull(keys.Slice(start, length), values.Slice(start * width, length * width));
     }
-
-    private void Respond(IConnection connection, ulong requestId, ServerTable table, ReadOnlySpan<float> values) =>
-        _ = FrameOut.SendData(connection, new FrameHeader(MessageType.PullResponse, table.Layout.Id, _nodeId, requestId),
-            default, KeyRangeOrList.List, values, ValueEncoding.Raw).AsTask();
 
     private void AdvanceClock(in Frame frame)
     {
@@ -330,11 +407,11 @@ public sealed class ServerNode : IAsyncDisposable
             ConsistencyWaitSeconds += waited / (double)Stopwatch.Frequency;
             try
             {
-                Answer(table, pull);
+                Answer(table, pull, waited);
             }
             catch (ArgumentException e)
             {
-                _ = FrameOut.SendError(pull.Connection, _nodeId, pull.RequestId, table.Layout.Id, $"server {Rank}: {e.Message}").AsTask();
+                _ = FrameOut.SendError(pull.Connection, _nodeId, pull.RequestId, table.Layout.Id, $"server {Rank}: {e.Message}");
             }
         }
     }
@@ -343,13 +420,13 @@ public sealed class ServerNode : IAsyncDisposable
     // miss the worker is asked for the full list and this request is dropped (it will come again).
     private bool TryDecodeKeys(IConnection connection, in Frame frame, out ReadOnlySpan<ulong> keys)
     {
-        if (!_keyCaches.TryGetValue(connection, out Codec.Keys.KeyCache? cache))
-            _keyCaches[connection] = cache = new Codec.Keys.KeyCache();
+        if (!_keyCaches.TryGetValue(connection, out KeyCache? cache))
+            _keyCaches[connection] = cache = new KeyCache();
         ulong[] buffer = Rent(ref _keyBuffer, frame.HasCachedKeys ? 0 : frame.KeyCount);
         if (_decoder.DecodeKeys(frame, buffer, cache, out keys) != KeyResolution.CacheMiss)
             return true;
         _ = FrameOut.SendKeyListRequest(connection, new FrameHeader(MessageType.KeyListRequest, frame.TableId, _nodeId, frame.RequestId),
-            frame.KeySignature, frame.KeyCount).AsTask();
+            frame.KeySignature, frame.KeyCount);
         return false;
     }
 

@@ -27,12 +27,17 @@ internal sealed class ServerTable : IDisposable
 
     public BoundedDelayGate<PendingPull> Gate { get; }
 
-    public IReadOnlyList<(KeyRange Range, Table Table)> Parts => _parts;
+    /// <summary>Slots of the key lists workers repeat (by signature), so repeats skip the lookup.</summary>
+    public SlotCache Slots { get; } = new();
+
+    /// <summary>The parts in key order (a list, so iterating it allocates no enumerator on the request path).</summary>
+    public List<(KeyRange Range, Table Table)> Parts => _parts;
 
     /// <summary>Creates the parts this server newly holds (existing parts are kept with their data).</summary>
     public void Apply(TableLayout layout, int server)
     {
         Layout = layout;
+        Slots.Clear();
         foreach (RangeAssignment a in layout.Ranges)
         {
             if (!a.Chain.Contains(server) || _parts.Any(p => p.Range == a.Range))

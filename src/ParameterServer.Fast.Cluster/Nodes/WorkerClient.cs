@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ParameterServer.Fast.Cluster.Placement;
@@ -59,8 +60,8 @@ public sealed class WorkerClient : IAsyncDisposable
     /// <summary>Completes when the scheduler ends the job.</summary>
     public Task ShutdownRequested => _shutdown.Task;
 
-    /// <summary>Seconds spent waiting for pulls to be answered (network, queueing and consistency).</summary>
-    public double PullWaitSeconds { get; private set; }
+    /// <summary>Where this worker's requests waited, by cause.</summary>
+    public WaitBreakdown Waits { get; } = new();
 
     /// <summary>Bytes of frames sent to servers.</summary>
     public long BytesSent => Interlocked.Read(ref _bytesSent);
@@ -175,13 +176,18 @@ public sealed class WorkerClient : IAsyncDisposable
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lock)
             _barriers[id] = tcs;
+        long started = Stopwatch.GetTimestamp();
         await FrameOut.SendControl(_scheduler, new FrameHeader(MessageType.Barrier, SenderId: NodeId, Argument: id)).ConfigureAwait(false);
         await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Time at a barrier is time the slowest worker kept this one waiting.
+        Waits.AddBarrier(Stopwatch.GetTimestamp() - started);
     }
 
     public ValueTask ReportAsync(ProgressReport report) =>
         FrameOut.SendControl(_scheduler, new FrameHeader(MessageType.Progress, SenderId: NodeId), ControlMessages.Encode(report));
 
+    // Pooled async state: a request allocates nothing once the pools are warm.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask Send(MessageType type, TableHandle table, ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> values,
         Memory<float> destination, KeyRange? range, Consistency.Consistency consistency, Task? after, CancellationToken cancellationToken)
     {
@@ -191,7 +197,6 @@ public sealed class WorkerClient : IAsyncDisposable
         TableLayout layout = map.Table(table.Id) ?? throw new ArgumentException($"table '{table.Spec.Name}' is not in range map version {map.Version}");
         int width = layout.Spec.Width;
         long count = range is { } r ? (long)r.Size : keys.Length;
-        Memory<float> payload = type == MessageType.Pull ? destination : default;
         long valueCount = type == MessageType.Pull ? destination.Length : values.Length;
         if (valueCount != count * width)
             throw new ArgumentException($"table '{layout.Spec.Name}': {count} keys of width {width} need {count * width} values, got {valueCount}");
@@ -201,43 +206,41 @@ public sealed class WorkerClient : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(range), $"table '{layout.Spec.Name}': range {range} is outside {layout.Spec.Range}");
 
         // Slice by the range map: each part of the table the request touches goes to its primary.
-        var parts = new List<(RangeAssignment Part, int Start, int Length)>();
-        foreach (RangeAssignment part in layout.Ranges)
+        // Counted first, so the ticket knows how many answers to wait for before any is sent.
+        int partCount = 0;
+        long covered = 0;
+        IReadOnlyList<RangeAssignment> ranges = layout.Ranges;
+        for (int i = 0; i < ranges.Count; i++)
         {
-            if (range is { } rr)
+            (int _, int length) = Overlap(ranges[i].Range, keys.Span, range);
+            if (length > 0)
             {
-                KeyRange overlap = part.Range.Intersect(rr);
-                if (!overlap.IsEmpty)
-                    parts.Add((part, (int)(overlap.Begin - rr.Begin), (int)overlap.Size));
-            }
-            else
-            {
-                (int start, int length) = KeySet.Slice(keys.Span, part.Range);
-                if (length > 0)
-                    parts.Add((part, start, length));
+                partCount++;
+                covered += length;
             }
         }
-        if (range is null && parts.Sum(p => p.Length) != keys.Length)
+        if (range is null && covered != keys.Length)
             throw new ArgumentOutOfRangeException(nameof(keys), $"table '{layout.Spec.Name}': some keys are outside its range {layout.Spec.Range}");
-        if (parts.Count == 0)
+        if (partCount == 0)
             return;
-        var ticket = new RequestTicket();
-        ticket.Reset(parts.Count);
+        RequestTicket ticket = RequestTicket.Rent(partCount);
         long clock = Clock;
         long started = Stopwatch.GetTimestamp();
-        foreach ((RangeAssignment part, int start, int length) in parts)
+        for (int i = 0; i < ranges.Count; i++)
         {
+            RangeAssignment part = ranges[i];
+            (int start, int length) = Overlap(part.Range, keys.Span, range);
+            if (length == 0)
+                continue;
             ServerLink server = _servers[part.Primary];
-            string what = range is { } rr2
-                ? $"{type.ToString().ToLowerInvariant()} of table '{layout.Spec.Name}' range [{rr2.Begin + (ulong)start}, {rr2.Begin + (ulong)(start + length)}) on server {NodeIds.ServerRank((uint)part.Primary)}"
-                : $"{type.ToString().ToLowerInvariant()} of table '{layout.Spec.Name}' keys [{keys.Span[start]}..{keys.Span[start + length - 1]}] on server {NodeIds.ServerRank((uint)part.Primary)}";
-            Memory<float> partDestination = type == MessageType.Pull ? payload.Slice(start * width, length * width) : default;
+            PartDescription what = Describe(type, layout.Spec.Name, keys.Span, range, start, length, part.Primary);
+            Memory<float> partDestination = type == MessageType.Pull ? destination.Slice(start * width, length * width) : default;
             ReadOnlyMemory<ulong> partKeys = range is null ? keys.Slice(start, length) : default;
             ReadOnlyMemory<float> partValues = type == MessageType.Push ? values.Slice(start * width, length * width) : default;
             ulong requestId = _pending.NextId();
             var header = new FrameHeader(type, layout.Id, NodeId, requestId, clock, type == MessageType.Pull ? (uint)Math.Min(consistency.MaxDelay, int.MaxValue) : 0);
-            _pending.Add(requestId, new PendingPart(ticket, partDestination, what) { Server = part.Primary, Header = header, Keys = partKeys, Values = partValues });
-            KeyRangeOrList keyForm = range is { } rr3 ? KeyRangeOrList.Range(rr3.Begin + (ulong)start, rr3.Begin + (ulong)(start + length)) : KeyRangeOrList.List;
+            _pending.Add(requestId, new PendingPart(ticket, partDestination, what, part.Primary, header, partKeys, partValues));
+            KeyRangeOrList keyForm = range is { } whole ? KeyRangeOrList.Range(whole.Begin + (ulong)start, whole.Begin + (ulong)(start + length)) : KeyRangeOrList.List;
             try
             {
                 await server.SendAsync(header, partKeys, keyForm, partValues).ConfigureAwait(false);
@@ -252,9 +255,23 @@ public sealed class WorkerClient : IAsyncDisposable
             await ticket.Task.AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
         else
             await ticket.Task.ConfigureAwait(false);
-        if (type == MessageType.Pull)
-            PullWaitSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
+        Waits.AddRequest(Stopwatch.GetTimestamp() - started, ticket.ServerTicks, ticket.ConsistencyTicks);
+        ticket.Return();
     }
+
+    // The slice of a request one part of the table takes: for keys by binary search, for a range by overlap.
+    private static (int Start, int Length) Overlap(KeyRange part, ReadOnlySpan<ulong> keys, KeyRange? range)
+    {
+        if (range is not { } r)
+            return KeySet.Slice(keys, part);
+        KeyRange overlap = part.Intersect(r);
+        return overlap.IsEmpty ? (0, 0) : ((int)(overlap.Begin - r.Begin), (int)overlap.Size);
+    }
+
+    private static PartDescription Describe(MessageType type, string table, ReadOnlySpan<ulong> keys, KeyRange? range, int start, int length, int server) =>
+        range is { } r
+            ? new PartDescription(type, table, true, r.Begin + (ulong)start, r.Begin + (ulong)(start + length), NodeIds.ServerRank((uint)server))
+            : new PartDescription(type, table, false, keys[start], keys[start + length - 1], NodeIds.ServerRank((uint)server));
 
     // KeySet's message, naming the table the keys were meant for.
     private static void ValidateKeys(string table, ReadOnlySpan<ulong> keys)
@@ -275,38 +292,46 @@ public sealed class WorkerClient : IAsyncDisposable
         if (frame.Type == MessageType.KeyListRequest)
         {
             // The server no longer holds the list this request named by signature: resend in full.
-            if (_pending.TryGet(frame.RequestId, out PendingPart? missed))
+            if (_pending.TryGet(frame.RequestId, out PendingPart missed))
             {
                 Interlocked.Increment(ref _keyCacheMisses);
                 link.Forget(frame.KeySignature);
-                ResendInFull(link, frame.RequestId, missed!);
+                ResendInFull(link, frame.RequestId, missed);
             }
             return;
         }
-        if (!_pending.TryRemove(frame.RequestId, out PendingPart? part))
+        if (!_pending.TryRemove(frame.RequestId, out PendingPart part))
             return;
         switch (frame.Type)
         {
             case MessageType.PushAck:
-                part!.Ticket.PartDone();
+                PartDone(part, frame);
                 break;
             case MessageType.PullResponse:
-                if (frame.ValueCount != part!.Destination.Length)
+                if (frame.ValueCount != part.Destination.Length)
                 {
                     part.Ticket.PartFailed(new ProtocolException($"{part.Description}: server answered {frame.ValueCount} values for {part.Destination.Length}"));
                     break;
                 }
                 FrameDecoder.DecodeValues(frame, part.Destination.Span);
-                part.Ticket.PartDone();
+                PartDone(part, frame);
                 break;
             case MessageType.Error:
-                part!.Ticket.PartFailed(new ParameterServerException($"{part.Description} failed: {FrameDecoder.ErrorMessage(frame)}"));
+                part.Ticket.PartFailed(new ParameterServerException($"{part.Description} failed: {FrameDecoder.ErrorMessage(frame)}"));
                 break;
             default:
-                part!.Ticket.PartFailed(new ProtocolException($"{part.Description}: unexpected {frame.Type} answer"));
+                part.Ticket.PartFailed(new ProtocolException($"{part.Description}: unexpected {frame.Type} answer"));
                 break;
         }
     }
+
+    private static void PartDone(in PendingPart part, in Frame answer)
+    {
+        ServerTiming timing = ServerTiming.ReadFrom(answer.Extras);
+        part.Ticket.PartDone(MicrosToTicks(timing.ServerMicros), MicrosToTicks(timing.ConsistencyMicros));
+    }
+
+    private static long MicrosToTicks(uint micros) => micros * Stopwatch.Frequency / 1_000_000;
 
     private void OnSchedulerFrame(ReadOnlySpan<byte> bytes)
     {

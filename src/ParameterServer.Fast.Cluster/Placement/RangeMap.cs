@@ -31,7 +31,16 @@ public sealed record ServerInfo(int Id, string Endpoint);
 /// </summary>
 public sealed record RangeMap(uint Version, int Workers, IReadOnlyList<bool> LiveWorkers, IReadOnlyList<ServerInfo> Servers, IReadOnlyList<TableLayout> Tables)
 {
-    public TableLayout? Table(uint id) => Tables.FirstOrDefault(t => t.Id == id);
+    /// <summary>The layout of table <paramref name="id"/> (on every request: a plain loop, no allocation).</summary>
+    public TableLayout? Table(uint id)
+    {
+        for (int i = 0; i < Tables.Count; i++)
+        {
+            if (Tables[i].Id == id)
+                return Tables[i];
+        }
+        return null;
+    }
 
     public TableLayout? Table(string name) => Tables.FirstOrDefault(t => t.Spec.Name == name);
 

@@ -165,6 +165,24 @@ public ref struct FrameWriter
     }
 
     /// <summary>
+    /// Reserves a raw float32 values section of <paramref name="count"/> values for the caller to
+    /// fill in place (a server reads a pull's answer from its table straight into the frame). Empty
+    /// when the buffer is too small (<see cref="Status"/> says so).
+    /// </summary>
+    public Span<float> ReserveRawValues(int count)
+    {
+        Advance(Stage.Values);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        _valueCount = (uint)count;
+        int bytes = checked(count * sizeof(float));
+        if (!Fits(bytes))
+            return default;
+        Span<byte> section = _buffer.Slice(_position, bytes);
+        Produced(bytes, ref _valuesLength);
+        return MemoryMarshal.Cast<byte, float>(section);
+    }
+
+    /// <summary>
     /// Declares raw float32 values that stay where they are: the frame becomes head | values | tail
     /// segments (<see cref="CommitSegments"/>), so a large dense range is never copied to add a header.
     /// </summary>

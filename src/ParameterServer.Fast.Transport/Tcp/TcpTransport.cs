@@ -47,11 +47,28 @@ public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, i
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(ip, cancellationToken).ConfigureAwait(false);
             if (tls is not null)
+            {
+                await socket.ConnectAsync(ip, cancellationToken).ConfigureAwait(false);
                 return await TlsChannel.ConnectAsync(socket, secret, endpoint.ToString(), maxFrameBytes, cancellationToken).ConfigureAwait(false);
-            using (var stream = new NetworkStream(socket, ownsSocket: false))
-                await Handshake.ConnectAsync(new StreamHandshakeChannel(stream), secret, endpoint.ToString(), cancellationToken).ConfigureAwait(false);
+            }
+            // Blocking connect and handshake on a pool thread: the socket must never see an
+            // asynchronous call (see BlockingSocketHandshakeChannel).
+            await Task.Run(async () =>
+            {
+                using (cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket))
+                {
+                    try
+                    {
+                        socket.Connect(ip);
+                    }
+                    catch (Exception e) when (e is SocketException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
+                    {
+                        throw new OperationCanceledException(cancellationToken);
+                    }
+                }
+                await Handshake.ConnectAsync(new BlockingSocketHandshakeChannel(socket), secret, endpoint.ToString(), cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
             return new TcpConnection(socket, endpoint.ToString(), maxFrameBytes);
         }
         catch
@@ -77,8 +94,7 @@ public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, i
             string peer = accepted.RemoteEndPoint is IPEndPoint ip ? new Endpoint(TransportKind.Tcp, ip.Address.ToString(), ip.Port).ToString() : "tcp://?";
             if (_transport.Tls is { } tls)
                 return await TlsChannel.AcceptAsync(accepted, tls, _transport.Secret, peer, _transport.MaxFrameBytes, Stop.Token).ConfigureAwait(false);
-            using (var stream = new NetworkStream(accepted, ownsSocket: false))
-                await Handshake.AcceptAsync(new StreamHandshakeChannel(stream), _transport.Secret, peer, Stop.Token).ConfigureAwait(false);
+            await Handshake.AcceptAsync(new BlockingSocketHandshakeChannel(accepted), _transport.Secret, peer, Stop.Token).ConfigureAwait(false);
             return new TcpConnection(accepted, peer, _transport.MaxFrameBytes);
         }
     }
