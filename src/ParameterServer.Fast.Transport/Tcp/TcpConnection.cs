@@ -101,16 +101,20 @@ internal sealed class TcpConnection : IConnection
         PinnedBuffer pinned = FrameBufferPool.Shared.Rent(InitialReceiveBytes);
         byte[] buffer = pinned.Array;
         int filled = 0;
+        int needed = 0;
         Exception? error = null;
         try
         {
             while (true)
             {
-                int read = _socket.Receive(buffer.AsSpan(filled), SocketFlags.None);
+                // While a large frame is incomplete, read only up to its end: bytes of the next
+                // frame would otherwise have to be moved to the front of the buffer afterwards.
+                int window = needed > CoalesceLimit ? needed - filled : buffer.Length - filled;
+                int read = _socket.Receive(buffer.AsSpan(filled, window), SocketFlags.None);
                 if (read == 0)
                     break;
                 filled += read;
-                int consumed = DeliverFrames(buffer.AsSpan(0, filled), out int needed);
+                int consumed = DeliverFrames(buffer.AsSpan(0, filled), out needed);
                 if (consumed > 0)
                 {
                     buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
