@@ -89,7 +89,7 @@ internal readonly record struct PartDescription(MessageType Type, string Table, 
 
 /// <summary>A request part in flight to one server, with what was sent (kept so a key-cache miss can be answered by resending in full).</summary>
 internal readonly record struct PendingPart(RequestTicket Ticket, Memory<float> Destination, PartDescription Description, int Server,
-    FrameHeader Header, ReadOnlyMemory<ulong> Keys, ReadOnlyMemory<float> Values);
+    FrameHeader Header, ReadOnlyMemory<ulong> Keys, ReadOnlyMemory<float> Values, KeyRangeOrList KeyForm);
 
 /// <summary>Parts in flight, by request id. A plain dictionary of structs under a lock: nothing allocated per request once it has grown.</summary>
 internal sealed class PendingRequests
@@ -116,6 +116,25 @@ internal sealed class PendingRequests
     {
         lock (_parts)
             return _parts.TryGetValue(id, out part);
+    }
+
+    /// <summary>Replaces a part still pending (it moved to another server); false if it was answered meanwhile.</summary>
+    public bool TryReplace(ulong id, in PendingPart part)
+    {
+        lock (_parts)
+        {
+            if (!_parts.ContainsKey(id))
+                return false;
+            _parts[id] = part;
+            return true;
+        }
+    }
+
+    /// <summary>The parts pending now (a copy: for the rare walk after a failover).</summary>
+    public List<(ulong Id, PendingPart Part)> Snapshot()
+    {
+        lock (_parts)
+            return [.. _parts.Select(p => (p.Key, p.Value))];
     }
 
     public int Count

@@ -29,6 +29,7 @@ public sealed class SchedulerNode : IAsyncDisposable
     private readonly List<(IConnection Connection, ulong RequestId, uint Sender)> _declaresWaiting = [];
     private readonly Dictionary<uint, List<(IConnection Connection, uint Sender)>> _barriers = [];
     private readonly HashSet<int> _acked = [];
+    private readonly HashSet<int> _deadServers = [];
     private readonly bool[] _live;
     private readonly bool[] _done;
     private readonly long[] _clocks;
@@ -234,8 +235,51 @@ public sealed class SchedulerNode : IAsyncDisposable
         _version++;
         _acked.Clear();
         byte[] map = ControlMessages.Encode(BuildMap());
-        foreach ((IConnection c, _) in _servers)
+        foreach ((IConnection c, _) in LiveServers)
             Send(c, MessageType.RangeMap, map, _version);
+    }
+
+    private IEnumerable<(IConnection Connection, ServerInfo Info)> LiveServers => _servers.Where(s => !_deadServers.Contains(s.Info.Id));
+
+    /// <summary>When the last server failure was detected and when the map without it was in every live server's hands (Stopwatch ticks; 0 if none).</summary>
+    public (long Detected, long Published) LastFailover { get; private set; }
+
+    // A dead server leaves every chain it was in; the next server of each chain becomes its
+    // primary (it holds everything the tail acknowledged, and more). Workers resend what the dead
+    // one never acknowledged to the new primaries once they get the new map.
+    private void ServerLost(int index, Exception? error)
+    {
+        int id = _servers[index].Info.Id;
+        if (!_deadServers.Add(id))
+            return;
+        _detector.Forget(_servers[index].Connection);
+        LastFailover = (System.Diagnostics.Stopwatch.GetTimestamp(), 0);
+        var orphaned = new List<string>();
+        for (int t = 0; t < _tables.Count; t++)
+        {
+            TableLayout layout = _tables[t];
+            var ranges = new List<RangeAssignment>(layout.Ranges.Count);
+            foreach (RangeAssignment a in layout.Ranges)
+            {
+                if (!a.Chain.Contains(id))
+                    ranges.Add(a);
+                else if (a.Chain.Length > 1)
+                    ranges.Add(a with { Chain = [.. a.Chain.Where(s => s != id)] });
+                else
+                {
+                    ranges.Add(a);
+                    orphaned.Add($"'{layout.Spec.Name}' {a.Range}");
+                }
+            }
+            _tables[t] = layout with { Ranges = ranges };
+        }
+        if (orphaned.Count > 0)
+            _logger.LogError("scheduler: server {Rank} lost{Reason}; ranges {Ranges} had no other replica and are gone (run with --replicas 2 or more to survive this)",
+                index, error is null ? "" : $": {error.Message}", string.Join(", ", orphaned.Take(5)));
+        else
+            _logger.LogWarning("scheduler: server {Rank} lost{Reason}; the next server of each of its chains takes over", index, error is null ? "" : $": {error.Message}");
+        if (_ring is not null)
+            Publish();
     }
 
     private void ServerAcked(in Frame frame)
@@ -243,9 +287,11 @@ public sealed class SchedulerNode : IAsyncDisposable
         if (frame.Argument != _version)
             return;
         _acked.Add((int)frame.SenderId);
-        if (_acked.Count < _servers.Count)
+        if (LiveServers.Any(s => !_acked.Contains(s.Info.Id)))
             return;
         _publishedVersion = _version;
+        if (LastFailover is { Detected: > 0, Published: 0 })
+            LastFailover = LastFailover with { Published = System.Diagnostics.Stopwatch.GetTimestamp() };
         byte[] map = ControlMessages.Encode(BuildMap());
         // Every registered worker gets each published map (a table another worker declared, a
         // worker marked dead), not only those that joined before the first one.
@@ -367,7 +413,7 @@ public sealed class SchedulerNode : IAsyncDisposable
         _detector.Forget(connection);
         int server = _servers.FindIndex(s => s.Connection == connection);
         if (server >= 0 && !_finished.Task.IsCompleted)
-            _logger.LogError("scheduler: server {Rank} lost{Reason}; its ranges have no live primary until replication takes over", server, error is null ? "" : $": {error.Message}");
+            ServerLost(server, error);
         int worker = _workers.IndexOf(connection);
         if (worker >= 0 && !_done[worker] && !_finished.Task.IsCompleted)
         {
@@ -391,7 +437,7 @@ public sealed class SchedulerNode : IAsyncDisposable
         }
     }
 
-    private RangeMap BuildMap() => new(_version, _job.Workers, [.. _live], [.. _servers.Select(s => s.Info)], [.. _tables]);
+    private RangeMap BuildMap() => new(_version, _job.Workers, [.. _live], [.. LiveServers.Select(s => s.Info)], [.. _tables]);
 
     private static void Send(IConnection connection, MessageType type, ReadOnlySpan<byte> extras, uint argument = 0) =>
         _ = FrameOut.SendControl(connection, new FrameHeader(type, SenderId: NodeIds.Scheduler, Argument: argument), extras).AsTask();

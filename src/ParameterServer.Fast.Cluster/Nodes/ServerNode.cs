@@ -43,6 +43,11 @@ public sealed class ServerNode : IAsyncDisposable
     private readonly string? _advertise;
     private readonly System.Collections.Concurrent.ConcurrentBag<IConnection> _accepted = [];
     private ulong[] _keyBuffer = new ulong[1024];
+    // Chain replication: connections to successors, updates in flight down the chains, and the
+    // (worker, request) pairs applied, so a retry after a failover is not applied twice.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, IConnection> _peers = new();
+    private readonly ChainForwards _forwards = new();
+    private readonly AppliedRequests _applied = new();
     private float[] _valueBuffer = new float[1024];
 
     /// <param name="advertise">The host workers should dial, when the listen address is a wildcard (0.0.0.0, ::).</param>
@@ -134,12 +139,15 @@ public sealed class ServerNode : IAsyncDisposable
                     Rank = reply.Rank;
                     break;
                 case MessageType.RangeMap:
-                    ApplyMap(ControlMessages.DecodeRangeMap(frame.Extras));
-                    _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.RangeMap, SenderId: _nodeId, Argument: _map!.Version));
-                    _registered.TrySetResult();
+                    ApplyMap(connection, ControlMessages.DecodeRangeMap(frame.Extras));
                     break;
                 case MessageType.Push:
+                case MessageType.Replicate:
                     Push(connection, frame);
+                    break;
+                case MessageType.ReplicateAck:
+                    if (_forwards.TryTake(frame.RequestId, out ChainForward? done))
+                        AckUpstream(done!);
                     break;
                 case MessageType.Pull:
                     Pull(connection, frame);
@@ -181,7 +189,7 @@ public sealed class ServerNode : IAsyncDisposable
         }
     }
 
-    private void ApplyMap(RangeMap map)
+    private void ApplyMap(IConnection scheduler, RangeMap map)
     {
         if (_map is not null && map.Version <= _map.Version)
             return;
@@ -200,6 +208,68 @@ public sealed class ServerNode : IAsyncDisposable
             }
             ReleasePulls(table);
         }
+        RerouteForwards();
+        // The map is acknowledged once this server is connected to every successor it forwards
+        // to: only then does the scheduler let workers push under it.
+        _ = AckMapWhenConnectedAsync(scheduler, map);
+    }
+
+    private async Task AckMapWhenConnectedAsync(IConnection scheduler, RangeMap map)
+    {
+        try
+        {
+            foreach (int successor in Successors(map))
+            {
+                if (_peers.ContainsKey(successor))
+                    continue;
+                string endpoint = map.Servers.First(s => s.Id == successor).Endpoint;
+                IConnection peer = await _transport.ConnectAsync(Endpoint.Parse(endpoint), _stop.Token).ConfigureAwait(false);
+                peer.Start(_inbox);
+                _peers[successor] = peer;
+                _accepted.Add(peer);
+            }
+            _inbox.Post(RerouteForwards);
+            await FrameOut.SendControl(scheduler, new FrameHeader(MessageType.RangeMap, SenderId: _nodeId, Argument: map.Version)).ConfigureAwait(false);
+            _registered.TrySetResult();
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            // A successor that cannot be reached is dead or dying: the scheduler's next map says so.
+            _logger.LogWarning("server {Rank}: range map {Version}: {Message}", Rank, map.Version, e.Message);
+        }
+    }
+
+    // The servers this one passes updates to: its successor in every chain it belongs to.
+    private IEnumerable<int> Successors(RangeMap map) =>
+        map.Tables.SelectMany(t => t.Ranges).Select(a => Successor(a)).OfType<int>().Distinct();
+
+    private int? Successor(RangeAssignment part)
+    {
+        int position = Array.IndexOf(part.Chain, (int)_nodeId);
+        return position >= 0 && position + 1 < part.Chain.Length ? part.Chain[position + 1] : null;
+    }
+
+    // After a map change: updates in flight to a successor that is gone go to the new one, or, when
+    // this server is now the chain's tail, are acknowledged — the surviving chain holds them.
+    private void RerouteForwards()
+    {
+        if (_forwards.Count == 0)
+            return;
+        foreach ((ulong id, ChainForward forward) in _forwards.All.ToList())
+        {
+            ServerTable table = _tables[forward.TableId];
+            RangeAssignment part = table.Layout.Ranges[table.Layout.PartOf(forward.Range?.Begin ?? forward.Keys![0])];
+            if (Successor(part) is not int successor)
+            {
+                _forwards.TryTake(id, out _);
+                AckUpstream(forward);
+            }
+            else if (successor != forward.Successor || !forward.Sent)
+            {
+                forward.Successor = successor;
+                SendForward(id, forward);
+            }
+        }
     }
 
     private ServerTable TableOf(in Frame frame) =>
@@ -207,61 +277,113 @@ public sealed class ServerNode : IAsyncDisposable
             ? t
             : throw new KeyNotFoundException($"unknown table id {frame.TableId} (range map version {_map?.Version ?? 0})");
 
+    // A worker's push, or (Replicate) the same update passed down the replica chain: applied once
+    // per (worker, request id) however often it arrives, then passed to this server's successor in
+    // the range's chain; the push is acknowledged when the chain's tail holds it.
     private void Push(IConnection connection, in Frame frame)
     {
         long started = Stopwatch.GetTimestamp();
+        bool fromChain = frame.Type == MessageType.Replicate;
         ServerTable table = TableOf(frame);
         int width = table.Layout.Spec.Width;
         // Raw values are applied where they arrived (the transport's buffer or the shm ring);
         // only LZ4'd or quantised ones are decoded first.
         ReadOnlySpan<float> values = RawOrDecoded(frame);
-        if (frame.TryGetKeyRange(out KeyRange range))
+        scoped ReadOnlySpan<ulong> keys = default;
+        KeyRange? range = frame.TryGetKeyRange(out KeyRange r) ? r : null;
+        if (range is null && !TryDecodeKeys(connection, frame, out keys))
+            return;
+        CheckValueCount(table, (range is { } rr ? (long)rr.Size : keys.Length) * width, frame.ValueCount);
+        RangeAssignment part = table.Layout.Ranges[table.Layout.PartOf(range?.Begin ?? (keys.IsEmpty ? 0 : keys[0]))];
+        if (!fromChain && part.Primary != (int)_nodeId)
+            throw new ArgumentException($"server {Rank} is not the primary of table '{table.Layout.Spec.Name}' range {part.Range} in range map version {_map?.Version}: resend to server {NodeIds.ServerRank((uint)part.Primary)}");
+        if (!table.Replicated || _applied.TryRecord(frame.SenderId, frame.RequestId))
         {
-            CheckValueCount(table, (long)range.Size * width, frame.ValueCount);
-            table.CheckHeld(range);
-            foreach ((KeyRange part, Table t) in table.Parts)
-            {
-                KeyRange overlap = part.Intersect(range);
-                if (overlap.IsEmpty)
-                    continue;
-                if (t is not DenseTable dense)
-                    throw new ArgumentException($"table '{table.Layout.Spec.Name}' is sparse: push keys, not a range");
-                dense.PushRange(overlap, values.Slice((int)(overlap.Begin - range.Begin) * width, (int)overlap.Size * width));
-            }
-        }
-        else
-        {
-            if (!TryDecodeKeys(connection, frame, out ReadOnlySpan<ulong> keys))
-                return;
-            CheckValueCount(table, (long)keys.Length * width, frame.ValueCount);
-            if (frame.HasCachedKeys && table.Slots.TryGet(frame.KeySignature, keys.Length, out Table cachedPart, out int[] cachedSlots))
-            {
-                cachedPart.PushSlots(cachedSlots, values);
-            }
+            if (range is { } whole)
+                PushRange(table, whole, values);
             else
-            {
-                KeySet.Validate(keys);
-                table.Slice(keys, _slices);
-                if (frame.HasCachedKeys && _slices.Count == 1)
-                {
-                    // A list the worker repeats: resolve once, remember the slots.
-                    Table part = _slices[0].Table;
-                    int[] slots = new int[keys.Length];
-                    part.ResolveSlots(keys, slots, create: true);
-                    part.PushSlots(slots, values);
-                    table.Slots.Add(frame.KeySignature, part, slots);
-                }
-                else
-                {
-                    foreach ((Table t, int start, int length) in _slices)
-                        t.Push(keys.Slice(start, length), values.Slice(start * width, length * width));
-                }
-            }
+                PushKeys(table, frame, keys, values);
+            PushesApplied++;
         }
-        PushesApplied++;
+        if (Successor(part) is int successor)
+        {
+            var forward = new ChainForward(connection, !fromChain, fromChain ? (ulong)frame.Clock : frame.RequestId, frame.SenderId, frame.RequestId,
+                frame.TableId, range is null ? keys.ToArray() : null, range, values.ToArray(), started) { Successor = successor };
+            SendForward(_forwards.Add(forward), forward);
+            return;
+        }
+        if (fromChain)
+            _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.ReplicateAck, frame.TableId, _nodeId, (ulong)frame.Clock));
+        else
+            AckPush(connection, frame.TableId, frame.RequestId, started);
+    }
+
+    private void PushRange(ServerTable table, KeyRange range, ReadOnlySpan<float> values)
+    {
+        int width = table.Layout.Spec.Width;
+        table.CheckHeld(range);
+        foreach ((KeyRange part, Table t) in table.Parts)
+        {
+            KeyRange overlap = part.Intersect(range);
+            if (overlap.IsEmpty)
+                continue;
+            if (t is not DenseTable dense)
+                throw new ArgumentException($"table '{table.Layout.Spec.Name}' is sparse: push keys, not a range");
+            dense.PushRange(overlap, values.Slice((int)(overlap.Begin - range.Begin) * width, (int)overlap.Size * width));
+        }
+    }
+
+    private void PushKeys(ServerTable table, in Frame frame, ReadOnlySpan<ulong> keys, ReadOnlySpan<float> values)
+    {
+        int width = table.Layout.Spec.Width;
+        if (frame.HasCachedKeys && table.Slots.TryGet(frame.KeySignature, keys.Length, out Table cachedPart, out int[] cachedSlots))
+        {
+            cachedPart.PushSlots(cachedSlots, values);
+            return;
+        }
+        KeySet.Validate(keys);
+        table.Slice(keys, _slices);
+        if (frame.HasCachedKeys && _slices.Count == 1)
+        {
+            // A list the worker repeats: resolve once, remember the slots.
+            Table part = _slices[0].Table;
+            int[] slots = new int[keys.Length];
+            part.ResolveSlots(keys, slots, create: true);
+            part.PushSlots(slots, values);
+            table.Slots.Add(frame.KeySignature, part, slots);
+            return;
+        }
+        foreach ((Table t, int start, int length) in _slices)
+            t.Push(keys.Slice(start, length), values.Slice(start * width, length * width));
+    }
+
+    private void AckPush(IConnection worker, uint tableId, ulong requestId, long started)
+    {
         Span<byte> extras = stackalloc byte[ServerTiming.Size];
         new ServerTiming(ServerTiming.Micros(_inbox.CurrentQueuedTicks + Stopwatch.GetTimestamp() - started), 0).WriteTo(extras);
-        _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.PushAck, frame.TableId, _nodeId, frame.RequestId), extras);
+        _ = FrameOut.SendControl(worker, new FrameHeader(MessageType.PushAck, tableId, _nodeId, requestId), extras);
+    }
+
+    private void AckUpstream(ChainForward forward)
+    {
+        if (forward.UpstreamIsWorker)
+            AckPush(forward.Upstream, forward.TableId, forward.WorkerRequestId, forward.Started);
+        else
+            _ = FrameOut.SendControl(forward.Upstream, new FrameHeader(MessageType.ReplicateAck, forward.TableId, _nodeId, forward.UpstreamId));
+    }
+
+    // The update goes on as the worker sent it (its worker and request id travel along, for the
+    // successor's duplicate check), with this server's forward id in the clock field for the ack.
+    private void SendForward(ulong id, ChainForward forward)
+    {
+        forward.Sent = false;
+        if (!_peers.TryGetValue(forward.Successor, out IConnection? peer))
+            return; // sent once the connection is up (RerouteForwards after the map's peers connect)
+        var header = new FrameHeader(MessageType.Replicate, forward.TableId, forward.Worker, forward.WorkerRequestId, (long)id);
+        KeyRangeOrList keyForm = forward.Range is { } r ? KeyRangeOrList.Range(r.Begin, r.End) : KeyRangeOrList.List;
+        ValueTask sent = FrameOut.SendData(peer, header, forward.Keys, keyForm, forward.Values, ValueEncoding.Raw);
+        forward.Sent = !sent.IsFaulted;
+        _ = sent;
     }
 
     private ReadOnlySpan<float> RawOrDecoded(in Frame frame)
@@ -446,6 +568,11 @@ public sealed class ServerNode : IAsyncDisposable
     private void OnClosed(IConnection connection, Exception? error)
     {
         _keyCaches.Remove(connection);
+        foreach ((int id, IConnection peer) in _peers)
+        {
+            if (peer == connection)
+                _peers.TryRemove(id, out _);
+        }
         if (connection == _schedulerConnection)
         {
             _logger.LogInformation("server {Rank}: scheduler connection ended{Reason}", Rank, error is null ? "" : $": {error.Message}");

@@ -34,9 +34,13 @@ internal sealed class ServerTable : IDisposable
     public List<(KeyRange Range, Table Table)> Parts => _parts;
 
     /// <summary>Creates the parts this server newly holds (existing parts are kept with their data).</summary>
+    /// <summary>Whether any range of this table ever had a backup: then pushes are checked for retries.</summary>
+    public bool Replicated { get; private set; }
+
     public void Apply(TableLayout layout, int server)
     {
         Layout = layout;
+        Replicated |= layout.Ranges.Any(a => a.Chain.Length > 1);
         Slots.Clear();
         foreach (RangeAssignment a in layout.Ranges)
         {

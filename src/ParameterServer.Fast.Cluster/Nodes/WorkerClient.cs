@@ -29,7 +29,14 @@ public sealed class WorkerClient : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly FrameDecoder _schedulerDecoder = new();
     private readonly PendingRequests _pending = new();
-    private readonly Dictionary<int, ServerLink> _servers = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, ServerLink> _servers = new();
+    // Servers whose connection ended, with when (Stopwatch ticks): their requests wait for a map
+    // that gives their ranges a new primary, for at most FailoverTimeout.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, long> _lostServers = new();
+    private Timer? _failoverTimer;
+    private volatile bool _replicated;
+    private volatile bool _disposing;
+    private long _lostAt;
     private readonly TaskCompletionSource<RangeMap> _firstMap = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<ulong, TaskCompletionSource<RangeMap>> _declares = [];
@@ -98,6 +105,7 @@ public sealed class WorkerClient : IAsyncDisposable
             IConnection c = await _transport.ConnectAsync(Endpoint.Parse(s.Endpoint), cancellationToken).ConfigureAwait(false);
             var link = new ServerLink(this, s.Id, c);
             _servers[s.Id] = link;
+            _lostServers.TryRemove(s.Id, out _);
             c.Start(link);
         }
     }
@@ -148,10 +156,26 @@ public sealed class WorkerClient : IAsyncDisposable
     {
         Clock++;
         var tick = new FrameHeader(MessageType.Clock, 0, NodeId, 0, Clock);
-        foreach (ServerLink s in _servers.Values)
-            await FrameOut.SendControl(s.Connection, tick).ConfigureAwait(false);
+        await TellServers(tick).ConfigureAwait(false);
         // The scheduler keeps clocks too, so a replacement worker can start where the others are.
         await FrameOut.SendControl(_scheduler, tick).ConfigureAwait(false);
+    }
+
+    // Every live server learns the clock (backups too: one may become a primary); a server that
+    // died meanwhile is skipped, the scheduler is already replacing it.
+    private async ValueTask TellServers(FrameHeader tick)
+    {
+        foreach (ServerLink s in _servers.Values)
+        {
+            try
+            {
+                await FrameOut.SendControl(s.Connection, tick).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // Lost: OnServerClosed handles its requests.
+            }
+        }
     }
 
     /// <summary>The clock of a worker that has no iterations left: it never holds anyone back.</summary>
@@ -165,8 +189,7 @@ public sealed class WorkerClient : IAsyncDisposable
     public async ValueTask FinishIterationsAsync()
     {
         var tick = new FrameHeader(MessageType.Clock, 0, NodeId, 0, FinishedClock);
-        foreach (ServerLink s in _servers.Values)
-            await FrameOut.SendControl(s.Connection, tick).ConfigureAwait(false);
+        await TellServers(tick).ConfigureAwait(false);
         await FrameOut.SendControl(_scheduler, tick).ConfigureAwait(false);
     }
 
@@ -232,22 +255,29 @@ public sealed class WorkerClient : IAsyncDisposable
             (int start, int length) = Overlap(part.Range, keys.Span, range);
             if (length == 0)
                 continue;
-            ServerLink server = _servers[part.Primary];
+            _servers.TryGetValue(part.Primary, out ServerLink? server);
+            if (server is null && !_lostServers.ContainsKey(part.Primary))
+                throw new IOException($"table '{layout.Spec.Name}': server {NodeIds.ServerRank((uint)part.Primary)} of range map version {map.Version} is not connected");
             PartDescription what = Describe(type, layout.Spec.Name, keys.Span, range, start, length, part.Primary);
             Memory<float> partDestination = type == MessageType.Pull ? destination.Slice(start * width, length * width) : default;
             ReadOnlyMemory<ulong> partKeys = range is null ? keys.Slice(start, length) : default;
             ReadOnlyMemory<float> partValues = type == MessageType.Push ? values.Slice(start * width, length * width) : default;
             ulong requestId = _pending.NextId();
             var header = new FrameHeader(type, layout.Id, NodeId, requestId, clock, type == MessageType.Pull ? (uint)Math.Min(consistency.MaxDelay, int.MaxValue) : 0);
-            _pending.Add(requestId, new PendingPart(ticket, partDestination, what, part.Primary, header, partKeys, partValues));
             KeyRangeOrList keyForm = range is { } whole ? KeyRangeOrList.Range(whole.Begin + (ulong)start, whole.Begin + (ulong)(start + length)) : KeyRangeOrList.List;
+            _pending.Add(requestId, new PendingPart(ticket, partDestination, what, part.Primary, header, partKeys, partValues, keyForm));
+            if (server is null)
+                continue; // its primary was just lost: sent to the new one when the scheduler names it
             try
             {
                 await server.SendAsync(header, partKeys, keyForm, partValues).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ConnectionClosedException or IOException)
             {
-                if (_pending.TryRemove(requestId, out _))
+                // With replicas the part waits for the range's next primary; without, it fails.
+                if (_replicated && !_disposing)
+                    MarkLost(part.Primary, e);
+                else if (_pending.TryRemove(requestId, out _))
                     ticket.PartFailed(new IOException($"{what}: {e.Message}", e));
             }
         }
@@ -325,8 +355,11 @@ public sealed class WorkerClient : IAsyncDisposable
         }
     }
 
-    private static void PartDone(in PendingPart part, in Frame answer)
+    private void PartDone(in PendingPart part, in Frame answer)
     {
+        long lostAt = Interlocked.Read(ref _lostAt);
+        if (lostAt != 0 && Interlocked.CompareExchange(ref _lostAt, 0, lostAt) == lostAt)
+            RecoverySeconds = Stopwatch.GetElapsedTime(lostAt).TotalSeconds;
         ServerTiming timing = ServerTiming.ReadFrom(answer.Extras);
         part.Ticket.PartDone(MicrosToTicks(timing.ServerMicros), MicrosToTicks(timing.ConsistencyMicros));
     }
@@ -348,8 +381,14 @@ public sealed class WorkerClient : IAsyncDisposable
             case MessageType.RangeMap:
                 RangeMap map = ControlMessages.DecodeRangeMap(frame.Extras);
                 _logger.LogInformation("worker {Rank}: range map version {Version} ({Tables} tables)", Rank, map.Version, map.Tables.Count);
+                _replicated |= map.Tables.Any(t => t.Ranges.Any(a => a.Chain.Length > 1));
                 if (_map is null || map.Version > _map.Version)
+                {
+                    bool reroute = _map is not null && !_lostServers.IsEmpty;
                     _map = map;
+                    if (reroute)
+                        _ = Task.Run(() => RerouteAsync(map));
+                }
                 _firstMap.TrySetResult(map);
                 TaskCompletionSource<RangeMap>? declare = null;
                 lock (_lock)
@@ -399,15 +438,95 @@ public sealed class WorkerClient : IAsyncDisposable
         });
     }
 
-    private void OnServerClosed(ServerLink link, Exception? error) =>
+    /// <summary>How long requests to a lost server wait for the scheduler to name a new primary.</summary>
+    public TimeSpan FailoverTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Seconds from the last server loss this worker saw to the first of its requests answered by the new primary (0 if none).</summary>
+    public double RecoverySeconds { get; private set; }
+
+    // With replicas the lost server's ranges get a new primary in the next map, and its requests
+    // go there (RerouteAsync); without, or if no map comes in time, they fail naming the server.
+    private void OnServerClosed(ServerLink link, Exception? error)
+    {
+        _servers.TryRemove(new KeyValuePair<int, ServerLink>(link.Id, link));
+        if (_replicated && !_disposing)
+        {
+            MarkLost(link.Id, error);
+            // The scheduler may have published the map without it already: reroute now.
+            if (_map is { } map && !map.Servers.Any(s => s.Id == link.Id))
+                _ = Task.Run(() => RerouteAsync(map));
+            return;
+        }
         _pending.FailAll(p => p.Server == link.Id,
             p => new IOException($"{p.Description}: connection lost{(error is null ? "" : $" ({error.Message})")}"));
+    }
+
+    private void MarkLost(int server, Exception? error)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (!_lostServers.TryAdd(server, now))
+            return;
+        Interlocked.Exchange(ref _lostAt, now);
+        _logger.LogWarning("worker {Rank}: server {Server} lost{Reason}; waiting for its ranges' new primary", Rank, NodeIds.ServerRank((uint)server), error is null ? "" : $" ({error.Message})");
+        _failoverTimer ??= new Timer(_ => FailOverdue(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
+    }
+
+    private void FailOverdue()
+    {
+        long now = Stopwatch.GetTimestamp();
+        foreach ((int server, long since) in _lostServers)
+        {
+            if (Stopwatch.GetElapsedTime(since, now) < FailoverTimeout)
+                continue;
+            _lostServers.TryRemove(server, out _);
+            _pending.FailAll(p => p.Server == server,
+                p => new IOException($"{p.Description}: connection lost and no new primary within {FailoverTimeout.TotalSeconds:0.#} s"));
+        }
+    }
+
+    // A new map after a failover: connect to servers not yet known, then resend every request
+    // still waiting on a server that is gone (or no longer primary of its range) to the range's
+    // primary now, with the same request id — the servers apply each (worker, id) once.
+    private async Task RerouteAsync(RangeMap map)
+    {
+        try
+        {
+            await ConnectServers(map, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            _logger.LogWarning("worker {Rank}: range map {Version}: {Message}", Rank, map.Version, e.Message);
+        }
+        foreach ((ulong id, PendingPart part) in _pending.Snapshot())
+        {
+            TableLayout? layout = map.Table(part.Header.TableId);
+            if (layout is null)
+                continue;
+            ulong first = part.KeyForm.IsRange ? part.KeyForm.Begin : part.Keys.Span[0];
+            int primary = layout.Ranges[layout.PartOf(first)].Primary;
+            if (primary == part.Server || !_servers.TryGetValue(primary, out ServerLink? link))
+                continue;
+            if (!_pending.TryReplace(id, part with { Server = primary }))
+                continue;
+            try
+            {
+                await link.SendAsync(part.Header, part.Keys, part.KeyForm, part.Values).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ConnectionClosedException or IOException)
+            {
+                if (_pending.TryRemove(id, out _))
+                    part.Ticket.PartFailed(new IOException($"{part.Description}: resend to server {NodeIds.ServerRank((uint)primary)} failed: {e.Message}", e));
+            }
+        }
+    }
 
     private Membership.Heartbeat? _heartbeat;
 
     public async ValueTask DisposeAsync()
     {
+        _disposing = true;
         _heartbeat?.Dispose();
+        _failoverTimer?.Dispose();
         foreach (ServerLink s in _servers.Values)
             await s.Connection.DisposeAsync().ConfigureAwait(false);
         await _scheduler.DisposeAsync().ConfigureAwait(false);

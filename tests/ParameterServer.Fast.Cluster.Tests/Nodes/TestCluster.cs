@@ -40,7 +40,7 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public static IEnumerable<string> Transports() => ["inproc", "tcp"];
 
-    public static async Task<TestCluster> StartAsync(string transport, int servers, int workers)
+    public static async Task<TestCluster> StartAsync(string transport, int servers, int workers, int replicas = 1)
     {
         ClusterSecret secret = ClusterSecret.Generate();
         string job = Guid.NewGuid().ToString("N")[..8];
@@ -50,7 +50,7 @@ internal sealed class TestCluster : IAsyncDisposable
             "tcp" => (new TcpTransport(secret), _ => Endpoint.Parse("tcp://127.0.0.1:0")),
             _ => throw new ArgumentException($"unknown transport {transport}", nameof(transport)),
         };
-        var scheduler = new SchedulerNode(t, listen("scheduler"), new JobOptions { Servers = servers, Workers = workers });
+        var scheduler = new SchedulerNode(t, listen("scheduler"), new JobOptions { Servers = servers, Workers = workers, Replicas = replicas });
         scheduler.Start();
         var nodes = new List<ServerNode>();
         for (int s = 0; s < servers; s++)
@@ -82,6 +82,16 @@ internal sealed class TestCluster : IAsyncDisposable
         return handles[0];
     }
 
+    /// <summary>Drops every connection of one server, as if its process died.</summary>
+    public async Task KillServerAsync(int rank)
+    {
+        ServerNode s = Servers[rank];
+        if (_killedServers.Add(s))
+            await s.DisposeAsync().AsTask().WaitAsync(DisposeTimeout);
+    }
+
+    private readonly HashSet<ServerNode> _killedServers = [];
+
     /// <summary>Drops one worker's connections, as if its process died.</summary>
     public async Task KillWorkerAsync(int rank)
     {
@@ -98,7 +108,10 @@ internal sealed class TestCluster : IAsyncDisposable
                 await w.DisposeAsync().AsTask().WaitAsync(DisposeTimeout);
         }
         foreach (ServerNode s in Servers)
-            await s.DisposeAsync().AsTask().WaitAsync(DisposeTimeout);
+        {
+            if (_killedServers.Add(s))
+                await s.DisposeAsync().AsTask().WaitAsync(DisposeTimeout);
+        }
         await Scheduler.DisposeAsync().AsTask().WaitAsync(DisposeTimeout);
     }
 }
