@@ -14,18 +14,16 @@ public static class LocalCommand
         ["shm"] = TransportKind.Shm,
     };
 
-    // worker:N@SECONDS
-    private static (int Worker, double Seconds) ParseKill(string text)
+    // server:N@SECONDS or worker:N@SECONDS
+    private static KillSpec ParseKill(string text)
     {
         int colon = text.IndexOf(':'), at = text.IndexOf('@');
         string role = colon > 0 ? text[..colon] : "";
-        if (role == "server")
-            throw new UsageException($"psf local: --kill {text}: killing a server needs chain replication to survive it, which is not part of this build yet");
-        if (role != "worker" || at < colon
+        if (role is not ("worker" or "server") || at < colon
             || !int.TryParse(text[(colon + 1)..at], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int worker)
             || !double.TryParse(text[(at + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds < 0)
-            throw new UsageException($"psf local: --kill must look like worker:N@SECONDS, got '{text}'");
-        return (worker, seconds);
+            throw new UsageException($"psf local: --kill must look like server:N@SECONDS or worker:N@SECONDS, got '{text}'");
+        return new KillSpec(role == "server", worker, seconds);
     }
 
     public static int Run(string[] argv, TextWriter output)
@@ -57,11 +55,15 @@ public static class LocalCommand
             Timeout = TimeSpan.FromSeconds(args.Int("timeout", 1800, 10, 7 * 24 * 3600)),
         };
         args.EnsureAllUsed();
-        if (options.Replicas > 1)
-            throw new UsageException("psf local: --replicas above 1 needs chain replication, which is not part of this build yet");
+        if (options.Replicas > options.Servers)
+            throw new UsageException($"psf local: --replicas {options.Replicas} needs at least that many servers (--servers {options.Servers})");
+        if (options.Kills.Any(k => k.Server) && options.Replicas < 2)
+            throw new UsageException("psf local: --kill server:... needs --replicas 2 or more, or the dead server's ranges are lost");
+        if (options.Kills.Any(k => k.Server && k.Index >= options.Servers))
+            throw new UsageException($"psf local: --kill names a server beyond the job's {options.Servers}");
         if (options.Kills.Count > 0 && options.Transport == TransportKind.InProc)
             throw new UsageException("psf local: --kill needs nodes in their own processes: use --transport tcp or shm");
-        if (options.Kills.Any(k => k.Worker >= options.Workers))
+        if (options.Kills.Any(k => !k.Server && k.Index >= options.Workers))
             throw new UsageException($"psf local: --kill names a worker beyond the job's {options.Workers}");
         if (options.Tls && options.Transport != TransportKind.Tcp)
             throw new UsageException("psf local: --tls encrypts TCP; use it with --transport tcp");

@@ -131,16 +131,24 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     }
 
     // --kill worker:N@S: SIGKILL that worker's process at S seconds, then start a replacement,
-    // which the scheduler hands the dead worker's shard to rerun.
+    // which the scheduler hands the dead worker's shard to rerun. --kill server:N@S: SIGKILL that
+    // server; the next server of each of its chains takes over (needs --replicas 2 or more).
     private async Task InjectFaults(ChildProcesses children, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
-        foreach ((int worker, double seconds) in options.Kills.OrderBy(k => k.Seconds))
+        foreach (KillSpec kill in options.Kills.OrderBy(k => k.Seconds))
         {
-            TimeSpan wait = TimeSpan.FromSeconds(seconds) - started.Elapsed;
+            TimeSpan wait = TimeSpan.FromSeconds(kill.Seconds) - started.Elapsed;
             if (wait > TimeSpan.Zero)
                 await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-            string name = $"worker {worker}";
+            string name = kill.ProcessName;
+            if (kill.Server)
+            {
+                _serverKilledAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                children.Kill(name);
+                output.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] killed {name} with SIGKILL; its ranges fail over to their backups");
+                continue;
+            }
             children.Kill(name);
             output.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] killed {name} (the process, whatever rank it had) with SIGKILL; starting a replacement");
             // The replacement must find the rank free: wait until the scheduler has noticed the death.
@@ -150,6 +158,8 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     }
 
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
+
+    private long _serverKilledAtUnixMs;
 
     private List<BenchResult> Report(Dictionary<int, ProgressReport> finals, double seconds, AppChoice app, List<Reports.ProgressPoint> points)
     {
@@ -162,7 +172,17 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             double Metric(string name) => r.Metrics.TryGetValue(name, out double v) ? v : double.NaN;
             summary.Add(new BenchResult($"worker_{r.Worker}_compute_seconds", Metric("compute_seconds"), "s") { Extra = { ["worker"] = r.Worker } });
             summary.Add(new BenchResult($"worker_{r.Worker}_wait_seconds", Metric("wait_seconds"), "s") { Extra = { ["worker"] = r.Worker } });
+            // Where the waiting went, by cause (request times summed, see WaitBreakdown).
+            foreach (string cause in new[] { "network", "server", "consistency", "straggler" })
+            {
+                if (r.Metrics.TryGetValue($"wait_{cause}_seconds", out double s))
+                    summary.Add(new BenchResult($"worker_{r.Worker}_wait_{cause}_seconds", s, "s") { Extra = { ["worker"] = r.Worker, ["cause"] = cause } });
+            }
         }
+        // From the SIGKILL of a server to the first request a new primary answered (any worker).
+        double[] recovered = [.. finals.Values.Select(r => r.Metrics.GetValueOrDefault("recovered_at_unix_ms")).Where(t => t > _serverKilledAtUnixMs && _serverKilledAtUnixMs > 0)];
+        if (recovered.Length > 0)
+            summary.Add(new BenchResult("recovery_seconds", (recovered.Min() - _serverKilledAtUnixMs) / 1000.0, "s"));
         output.WriteLine();
         output.WriteLine($"done in {seconds:0.0} s");
         foreach (BenchResult r in summary)

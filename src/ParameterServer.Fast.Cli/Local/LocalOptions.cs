@@ -18,7 +18,13 @@ public sealed record LocalOptions
     /// <summary>Encrypt TCP connections (each node with a self-signed certificate).</summary>
     public bool Tls { get; init; }
     /// <summary>Fault injection: worker ranks to SIGKILL, and when (seconds after the job starts); each is replaced.</summary>
-    public IReadOnlyList<(int Worker, double Seconds)> Kills { get; init; } = [];
+    public IReadOnlyList<KillSpec> Kills { get; init; } = [];
     /// <summary>The whole job must finish within this.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(30);
+}
+
+/// <summary>--kill server:N@S or worker:N@S: SIGKILL that node's process S seconds into the job.</summary>
+public sealed record KillSpec(bool Server, int Index, double Seconds)
+{
+    public string ProcessName => $"{(Server ? "server" : "worker")} {Index}";
 }

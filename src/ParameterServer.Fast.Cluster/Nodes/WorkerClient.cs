@@ -206,8 +206,33 @@ public sealed class WorkerClient : IAsyncDisposable
         Waits.AddBarrier(Stopwatch.GetTimestamp() - started);
     }
 
-    public ValueTask ReportAsync(ProgressReport report) =>
-        FrameOut.SendControl(_scheduler, new FrameHeader(MessageType.Progress, SenderId: NodeId), ControlMessages.Encode(report));
+    /// <summary>
+    /// Sends a progress report; the final one (<c>Done</c>) carries this client's own figures as
+    /// well: where its requests waited, by cause, and when it recovered from a server failure.
+    /// </summary>
+    public ValueTask ReportAsync(ProgressReport report)
+    {
+        if (report.Done)
+            report = report with { Metrics = WithClientMetrics(report.Metrics) };
+        return FrameOut.SendControl(_scheduler, new FrameHeader(MessageType.Progress, SenderId: NodeId), ControlMessages.Encode(report));
+    }
+
+    private Dictionary<string, double> WithClientMetrics(IReadOnlyDictionary<string, double> metrics)
+    {
+        var all = new Dictionary<string, double>(metrics)
+        {
+            ["wait_network_seconds"] = Waits.NetworkSeconds,
+            ["wait_server_seconds"] = Waits.ServerSeconds,
+            ["wait_consistency_seconds"] = Waits.ConsistencySeconds,
+            ["wait_straggler_seconds"] = Waits.StragglerSeconds,
+        };
+        if (RecoveredAtUnixMs > 0)
+            all["recovered_at_unix_ms"] = RecoveredAtUnixMs;
+        return all;
+    }
+
+    /// <summary>Wall-clock time (Unix ms) at which a request was first answered by a new primary after the last server loss (0 if none).</summary>
+    public long RecoveredAtUnixMs { get; private set; }
 
     // Pooled async state: a request allocates nothing once the pools are warm.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -359,7 +384,10 @@ public sealed class WorkerClient : IAsyncDisposable
     {
         long lostAt = Interlocked.Read(ref _lostAt);
         if (lostAt != 0 && Interlocked.CompareExchange(ref _lostAt, 0, lostAt) == lostAt)
+        {
             RecoverySeconds = Stopwatch.GetElapsedTime(lostAt).TotalSeconds;
+            RecoveredAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        }
         ServerTiming timing = ServerTiming.ReadFrom(answer.Extras);
         part.Ticket.PartDone(MicrosToTicks(timing.ServerMicros), MicrosToTicks(timing.ConsistencyMicros));
     }
