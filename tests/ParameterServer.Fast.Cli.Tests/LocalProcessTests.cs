@@ -62,6 +62,33 @@ public class LocalProcessTests
         }
     }
 
+    [Test, CancelAfter(240_000)]
+    public async Task AServerKilledWithSigkillFailsOverToItsBackupAndTheObjectiveHolds()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"psf-kill-server-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string[] common = ["--examples", "60000", "--epochs", "2", "--quiet", "--servers", "3", "--replicas", "2"];
+            (int cleanCode, string cleanOut) = await RunPsf(["local", .. common, "--json", Path.Combine(dir, "clean.json")]);
+            Assert.That(cleanCode, Is.EqualTo(0), cleanOut);
+            (int code, string output) = await RunPsf(["local", .. common, "--kill", "server:1@1", "--json", Path.Combine(dir, "killed.json")]);
+            Assert.That(code, Is.EqualTo(0), output);
+            Assert.That(output, Does.Contain("killed server 1").And.Contain("SIGKILL"));
+            double clean = Read(Path.Combine(dir, "clean.json"), "objective"), killed = Read(Path.Combine(dir, "killed.json"), "objective");
+            // Nothing acknowledged is lost and nothing applied twice; asynchronous SGD still makes
+            // the two runs differ in the order of updates, hence 1% rather than equality.
+            Assert.That(killed, Is.EqualTo(clean).Within(0.01 * clean));
+            double recovery = Read(Path.Combine(dir, "killed.json"), "recovery_seconds");
+            TestContext.Out.WriteLine($"objective {clean:F4} fault-free, {killed:F4} with server 1 killed; recovery {recovery:F3} s");
+            Assert.That(recovery, Is.GreaterThan(0).And.LessThan(10));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static double Read(string path, string name)
     {
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(path));

@@ -59,6 +59,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         var points = new List<Reports.ProgressPoint>();
         scheduler.Progress += r =>
         {
+            _trainingStarted.TrySetResult();
             progress.OnReport(r);
             if (!r.Done)
                 points.Add(new Reports.ProgressPoint(clock.Elapsed.TotalSeconds, r.Worker, r.Iteration, r.Objective));
@@ -135,6 +136,9 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     // server; the next server of each of its chains takes over (needs --replicas 2 or more).
     private async Task InjectFaults(ChildProcesses children, CancellationToken cancellationToken)
     {
+        // Seconds count from the first progress report: a kill lands in training, however long
+        // the processes took to start on a busy machine.
+        await _trainingStarted.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.StartNew();
         foreach (KillSpec kill in options.Kills.OrderBy(k => k.Seconds))
         {
@@ -160,6 +164,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
 
     private long _serverKilledAtUnixMs;
+    private readonly TaskCompletionSource _trainingStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private List<BenchResult> Report(Dictionary<int, ProgressReport> finals, double seconds, AppChoice app, List<Reports.ProgressPoint> points)
     {

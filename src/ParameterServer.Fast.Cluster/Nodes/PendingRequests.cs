@@ -89,7 +89,11 @@ internal readonly record struct PartDescription(MessageType Type, string Table, 
 
 /// <summary>A request part in flight to one server, with what was sent (kept so a key-cache miss can be answered by resending in full).</summary>
 internal readonly record struct PendingPart(RequestTicket Ticket, Memory<float> Destination, PartDescription Description, int Server,
-    FrameHeader Header, ReadOnlyMemory<ulong> Keys, ReadOnlyMemory<float> Values, KeyRangeOrList KeyForm);
+    FrameHeader Header, ReadOnlyMemory<ulong> Keys, ReadOnlyMemory<float> Values, KeyRangeOrList KeyForm)
+{
+    /// <summary>Resent to a new primary after its first server was lost.</summary>
+    public bool Rerouted { get; init; }
+}
 
 /// <summary>Parts in flight, by request id. A plain dictionary of structs under a lock: nothing allocated per request once it has grown.</summary>
 internal sealed class PendingRequests

@@ -252,6 +252,13 @@ public sealed class SchedulerNode : IAsyncDisposable
         int id = _servers[index].Info.Id;
         if (!_deadServers.Add(id))
             return;
+        if (_ring is null)
+        {
+            // The ring is laid once every server has joined; one that dies before cannot be replaced.
+            _logger.LogError("scheduler: server {Rank} died before the job started{Reason}", index, error is null ? "" : $": {error.Message}");
+            _finished.TrySetException(new InvalidOperationException($"server {index} died before the job started{(error is null ? "" : $": {error.Message}")}"));
+            return;
+        }
         _detector.Forget(_servers[index].Connection);
         LastFailover = (System.Diagnostics.Stopwatch.GetTimestamp(), 0);
         var orphaned = new List<string>();

@@ -382,12 +382,8 @@ public sealed class WorkerClient : IAsyncDisposable
 
     private void PartDone(in PendingPart part, in Frame answer)
     {
-        long lostAt = Interlocked.Read(ref _lostAt);
-        if (lostAt != 0 && Interlocked.CompareExchange(ref _lostAt, 0, lostAt) == lostAt)
-        {
-            RecoverySeconds = Stopwatch.GetElapsedTime(lostAt).TotalSeconds;
-            RecoveredAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        }
+        if (part.Rerouted)
+            Recovered();
         ServerTiming timing = ServerTiming.ReadFrom(answer.Extras);
         part.Ticket.PartDone(MicrosToTicks(timing.ServerMicros), MicrosToTicks(timing.ConsistencyMicros));
     }
@@ -525,6 +521,7 @@ public sealed class WorkerClient : IAsyncDisposable
         {
             _logger.LogWarning("worker {Rank}: range map {Version}: {Message}", Rank, map.Version, e.Message);
         }
+        int rerouted = 0;
         foreach ((ulong id, PendingPart part) in _pending.Snapshot())
         {
             TableLayout? layout = map.Table(part.Header.TableId);
@@ -534,8 +531,9 @@ public sealed class WorkerClient : IAsyncDisposable
             int primary = layout.Ranges[layout.PartOf(first)].Primary;
             if (primary == part.Server || !_servers.TryGetValue(primary, out ServerLink? link))
                 continue;
-            if (!_pending.TryReplace(id, part with { Server = primary }))
+            if (!_pending.TryReplace(id, part with { Server = primary, Rerouted = true }))
                 continue;
+            rerouted++;
             try
             {
                 await link.SendAsync(part.Header, part.Keys, part.KeyForm, part.Values).ConfigureAwait(false);
@@ -545,6 +543,20 @@ public sealed class WorkerClient : IAsyncDisposable
                 if (_pending.TryRemove(id, out _))
                     part.Ticket.PartFailed(new IOException($"{part.Description}: resend to server {NodeIds.ServerRank((uint)primary)} failed: {e.Message}", e));
             }
+        }
+        // Nothing was in flight to the lost server: the job has recovered once this map is in use.
+        if (rerouted == 0)
+            Recovered();
+    }
+
+    // From the last server loss to the first request a new primary answered.
+    private void Recovered()
+    {
+        long lostAt = Interlocked.Read(ref _lostAt);
+        if (lostAt != 0 && Interlocked.CompareExchange(ref _lostAt, 0, lostAt) == lostAt)
+        {
+            RecoverySeconds = Stopwatch.GetElapsedTime(lostAt).TotalSeconds;
+            RecoveredAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         }
     }
 
