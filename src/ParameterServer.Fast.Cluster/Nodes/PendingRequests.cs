@@ -20,6 +20,7 @@ internal sealed class RequestTicket : IValueTaskSource
     private int _failed;
     private long _serverTicks;
     private long _consistencyTicks;
+    private long _freshness;
 
     public static RequestTicket Rent(int parts)
     {
@@ -29,6 +30,7 @@ internal sealed class RequestTicket : IValueTaskSource
         ticket._failed = 0;
         ticket._serverTicks = 0;
         ticket._consistencyTicks = 0;
+        ticket._freshness = long.MaxValue;
         return ticket;
     }
 
@@ -41,6 +43,21 @@ internal sealed class RequestTicket : IValueTaskSource
     public long ServerTicks => Volatile.Read(ref _serverTicks);
 
     public long ConsistencyTicks => Volatile.Read(ref _consistencyTicks);
+
+    /// <summary>The least clock the answering servers reported for their ranges (how fresh a pull's values are).</summary>
+    public long Freshness => Volatile.Read(ref _freshness);
+
+    public void SeenFreshness(long clock)
+    {
+        long seen = Volatile.Read(ref _freshness);
+        while (clock < seen)
+        {
+            long was = Interlocked.CompareExchange(ref _freshness, clock, seen);
+            if (was == seen)
+                return;
+            seen = was;
+        }
+    }
 
     public void PartDone(long serverTicks, long consistencyTicks)
     {

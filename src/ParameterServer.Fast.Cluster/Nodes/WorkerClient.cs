@@ -141,8 +141,29 @@ public sealed class WorkerClient : IAsyncDisposable
         Send(MessageType.Push, table, default, values, default, range, Consistency.Consistency.Eventual, after, cancellationToken);
 
     /// <summary>Pulls the rows of a dense range into <paramref name="values"/>.</summary>
-    public ValueTask PullRangeAsync(TableHandle table, KeyRange range, Memory<float> values, Consistency.Consistency consistency, CancellationToken cancellationToken = default, Task? after = null) =>
-        Send(MessageType.Pull, table, default, default, values, range, consistency, after, cancellationToken);
+    public ValueTask PullRangeAsync(TableHandle table, KeyRange range, Memory<float> values, Consistency.Consistency consistency, CancellationToken cancellationToken = default, Task? after = null)
+    {
+        if (_rangeCache is { } cache && after is null && !consistency.IsEventual
+            && cache.TryServe(table.Id, range, consistency.RequiredClock(Clock), values.Span))
+            return ValueTask.CompletedTask;
+        return Send(MessageType.Pull, table, default, default, values, range, consistency, after, cancellationToken);
+    }
+
+    private PulledRangeCache? _rangeCache;
+
+    /// <summary>
+    /// Keeps a copy of every dense range pulled under bounded delay and answers a later pull from it
+    /// while the copy is fresh enough for that pull's consistency (see <see cref="PulledRangeCache"/>).
+    /// Off by default.
+    /// </summary>
+    public bool CachePulledRanges
+    {
+        get => _rangeCache is not null;
+        set => _rangeCache = value ? _rangeCache ?? new PulledRangeCache() : null;
+    }
+
+    /// <summary>Dense pulls answered from the worker's own copy.</summary>
+    public long PulledRangeCacheHits => _rangeCache?.Hits ?? 0;
 
     /// <summary>Pushes, then pulls the same keys once the push is applied (one round of SGD).</summary>
     public async ValueTask PushPullAsync(TableHandle table, ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> push, Memory<float> pull, Consistency.Consistency consistency)
@@ -311,6 +332,8 @@ public sealed class WorkerClient : IAsyncDisposable
         else
             await ticket.Task.ConfigureAwait(false);
         Waits.AddRequest(Stopwatch.GetTimestamp() - started, ticket.ServerTicks, ticket.ConsistencyTicks);
+        if (type == MessageType.Pull && range is { } pulled && _rangeCache is { } cache && !consistency.IsEventual)
+            cache.Store(layout.Id, pulled, destination.Span, ticket.Freshness);
         ticket.Return();
     }
 
@@ -385,6 +408,8 @@ public sealed class WorkerClient : IAsyncDisposable
         if (part.Rerouted)
             Recovered();
         ServerTiming timing = ServerTiming.ReadFrom(answer.Extras);
+        if (answer.Type == MessageType.PullResponse)
+            part.Ticket.SeenFreshness(answer.Clock);
         part.Ticket.PartDone(MicrosToTicks(timing.ServerMicros), MicrosToTicks(timing.ConsistencyMicros));
     }
 
