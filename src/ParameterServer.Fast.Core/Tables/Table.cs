@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ParameterServer.Fast.Core.Keys;
 using ParameterServer.Fast.Core.Memory;
+using ParameterServer.Fast.Core.Tables.Snapshots;
 using ParameterServer.Fast.Core.Updaters;
 
 namespace ParameterServer.Fast.Core.Tables;
@@ -111,6 +112,15 @@ public abstract class Table : IDisposable
                 MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref weights, (nint)slot * width), width).CopyTo(values.Slice(i * width, width));
         }
     }
+
+    /// <summary>
+    /// Opens a reader of every row with its updater state (checkpoints, migration); read it on the
+    /// thread that owns the table. See <see cref="TableRowReader"/>.
+    /// </summary>
+    public TableRowReader ExportRows() => new(this);
+
+    /// <summary>Writes rows as <see cref="ExportRows"/> read them: weights and updater state, not through the updater.</summary>
+    public void ImportRows(RowBlock rows) => TableRowWriter.Import(this, rows);
 
     private void CheckRequest(ReadOnlySpan<ulong> keys, int valueCount)
     {
