@@ -80,9 +80,14 @@ public static class CheckpointReader
             long at = records.Position;
             (CheckpointTable section, int stateCount, int rowsPerBlock) = Decode(records, at,
                 () => CheckpointRecords.DecodeTable(records.ReadSmall(CheckpointFormat.TableTag, $"table {t + 1} of {tableCount}")));
+            // Rows the file cannot hold are refused before a table reserves room for them.
+            long rowBytes = CheckpointFormat.RowBytes(section.Spec.Width, stateCount);
+            if (section.Rows > records.BytesLeft / rowBytes)
+                throw records.Corrupt(at, $"table '{section.Spec.Name}' claims {section.Rows} rows of {rowBytes} bytes; the {records.BytesLeft} bytes left cannot hold them (truncated?)");
             Table? into = target(section);
             if (into is not null && (into.Width != section.Spec.Width || into.Updater.StateCount != stateCount || !into.OwnedRange.Contains(section.OwnedRange)))
                 throw new ArgumentException($"{path}: table '{section.Spec.Name}' of {section.OwnedRange} (width {section.Spec.Width}, {stateCount} state values) does not fit the table given for it (width {into.Width}, {into.Updater.StateCount} state values, {into.OwnedRange})");
+            into?.ReserveRows(section.Rows);
             var block = new RowBlock(section.Spec.Width, stateCount, (int)Math.Min(rowsPerBlock, Math.Max(1, section.Rows)));
             long left = section.Rows;
             while (left > 0)

@@ -19,6 +19,9 @@ internal sealed class RecordReader(Stream stream, string path, long length)
 
     public long Position { get; private set; }
 
+    /// <summary>Bytes of the file not read yet.</summary>
+    public long BytesLeft => length - Position;
+
     /// <summary>CRC-32C of every byte read so far.</summary>
     public uint FileCrc { get; private set; }
 

@@ -123,6 +123,28 @@ internal sealed class SlotIndex : IDisposable
         return slot;
     }
 
+    /// <summary>
+    /// Grows the index now, at once, so that <paramref name="keys"/> keys in all fit at 3/4 load
+    /// without growing again. For bulk inserts in hash order (a restored snapshot comes out of an
+    /// index bucket by bucket): growing step by step under such an order piles every key into the
+    /// front of each new, larger index, and probe chains grow with the table.
+    /// </summary>
+    public void Reserve(long keys)
+    {
+        keys = Math.Min(keys, MaxKeys);
+        if (keys * 10 <= Capacity * 9)
+            return;
+        if (_old is not null)
+            Migrate(long.MaxValue);
+        long buckets = Math.Max(_bucketCount + 1, (keys * 4 / 3 / EntriesPerBucket) + 1);
+        _old = _buckets;
+        _oldBucketCount = _bucketCount;
+        _migrated = 0;
+        _buckets = NativeSlab.Allocate(buckets * BucketBytes, _options);
+        _bucketCount = buckets;
+        Migrate(long.MaxValue);
+    }
+
     /// <summary>Calls <paramref name="visit"/> with every (key, slot) pair, in no particular order.</summary>
     public void ForEach(Action<ulong, int> visit)
     {

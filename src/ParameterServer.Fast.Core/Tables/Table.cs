@@ -122,6 +122,14 @@ public abstract class Table : IDisposable
     /// <summary>Writes rows as <see cref="ExportRows"/> read them: weights and updater state, not through the updater.</summary>
     public void ImportRows(RowBlock rows) => TableRowWriter.Import(this, rows);
 
+    /// <summary>
+    /// Makes room for <paramref name="rows"/> more rows at once, before a bulk import: a sparse
+    /// table sizes its key index for them (see <see cref="SlotIndex.Reserve"/>). A dense table holds every row already.
+    /// </summary>
+    public virtual void ReserveRows(long rows)
+    {
+    }
+
     private void CheckRequest(ReadOnlySpan<ulong> keys, int valueCount)
     {
         if ((long)keys.Length * Width != valueCount)
