@@ -79,7 +79,7 @@ public sealed class NodeMetrics : IDisposable
     }
 
     /// <summary>As <see cref="RequestHandled(RequestKind, double)"/>, timed from a <see cref="Stopwatch.GetTimestamp"/> taken on arrival.</summary>
-    public void RequestHandled(RequestKind kind, long startTimestamp) =>
+    public void RequestHandledSince(RequestKind kind, long startTimestamp) =>
         RequestHandled(kind, Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
 
     /// <summary>A frame of <paramref name="bytes"/> went out or came in.</summary>
