@@ -26,6 +26,7 @@ public static class CliMain
                 "server" => Commands.NodeCommands.Server(rest, output),
                 "worker" => Commands.NodeCommands.Worker(rest, output),
                 "data" => Commands.DataCommand.Run(rest, output),
+                "status" => Commands.StatusCommand.Run(rest, output),
                 "version" or "--version" => PrintVersion(output),
                 "transport-probe" => Commands.TransportProbeCommand.Run(rest, output),
                 _ => throw new UsageException($"psf: unknown command '{verb}'"),
@@ -67,6 +68,8 @@ public static class CliMain
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
                                 (every node needs the same secret: PSF_SECRET or --secret-file FILE;
                                  --tls or --tls-cert FILE.pfx encrypts TCP on every node)
+              status            a running job's nodes, clocks, throughput, ranges and replicas:
+                                --scheduler tcp://HOST:PORT [--timeout S] [--ranges] (the job's secret, as a node)
               data              gen-sparse --out FILE [--format libsvm|binary] | convert IN OUT [--skip-bad-lines]
               bench SUITE       benchmarks: kernels, codec, or all (--check compares with perf/baselines)
               version           versions of psf and of the native shim

@@ -14,6 +14,10 @@ namespace ParameterServer.Fast.Codec.Frames;
 /// </summary>
 public static class FrameReader
 {
+    // Types are numbered 1..last with no gaps (MessageType only appends); a static readonly the
+    // JIT folds into a constant, so a new type needs no change here.
+    private static readonly byte s_lastType = (byte)Enum.GetValues<MessageType>().Max();
+
     /// <summary>
     /// For stream transports: checks the fixed header's magic, version and frame length and returns
     /// the frame length, so exactly that many bytes are read next. Needs the first 64 bytes.
@@ -43,7 +47,7 @@ public static class FrameReader
         bytes = bytes[..length];
 
         byte type = bytes[FrameLayout.TypeOffset];
-        if (type == 0 || type > (byte)MessageType.Shutdown)
+        if (type == 0 || type > s_lastType)
             ProtocolException.Throw("message type", type, "unknown");
         var flags = (FrameFlags)BinaryPrimitives.ReadUInt16LittleEndian(bytes[FrameLayout.FlagsOffset..]);
         CheckFlags(flags);

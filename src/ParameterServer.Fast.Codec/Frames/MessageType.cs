@@ -38,4 +38,8 @@ public enum MessageType : byte
     /// <summary>Any → any: a failure (argument = code, extras = UTF-8 message).</summary>
     Error = 17,
     Shutdown = 18,
+    /// <summary>Operator → scheduler: "send the job's status" (no sections; the reply carries the request id).</summary>
+    StatusRequest = 19,
+    /// <summary>Scheduler → operator: nodes, ranges, replicas, clocks and throughput (extras = ClusterStatus).</summary>
+    StatusReply = 20,
 }

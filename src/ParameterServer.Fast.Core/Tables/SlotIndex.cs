@@ -123,12 +123,66 @@ internal sealed class SlotIndex : IDisposable
         return slot;
     }
 
+    /// <summary>
+    /// Grows the index now, at once, so that <paramref name="keys"/> keys in all fit at 3/4 load
+    /// without growing again. For bulk inserts in hash order (a restored snapshot comes out of an
+    /// index bucket by bucket): growing step by step under such an order piles every key into the
+    /// front of each new, larger index, and probe chains grow with the table.
+    /// </summary>
+    public void Reserve(long keys)
+    {
+        keys = Math.Min(keys, MaxKeys);
+        if (keys * 10 <= Capacity * 9)
+            return;
+        if (_old is not null)
+            Migrate(long.MaxValue);
+        long buckets = Math.Max(_bucketCount + 1, (keys * 4 / 3 / EntriesPerBucket) + 1);
+        _old = _buckets;
+        _oldBucketCount = _bucketCount;
+        _migrated = 0;
+        _buckets = NativeSlab.Allocate(buckets * BucketBytes, _options);
+        _bucketCount = buckets;
+        Migrate(long.MaxValue);
+    }
+
     /// <summary>Calls <paramref name="visit"/> with every (key, slot) pair, in no particular order.</summary>
     public void ForEach(Action<ulong, int> visit)
     {
         Visit(_buckets, _bucketCount, visit);
         if (_old is not null)
             Visit(_old, _oldBucketCount, visit);
+    }
+
+    /// <summary>
+    /// Copies (key, slot) pairs from position <paramref name="cursor"/> (0 to start) and advances
+    /// it; returns how many were copied, 0 at the end. The cursor walks the current buckets, then
+    /// the old ones while migrating, with the entry within a bucket in its low 3 bits, so any span
+    /// length resumes where the last call stopped. Valid only while no key is added: an insert may
+    /// migrate buckets under the cursor.
+    /// </summary>
+    public int CopyEntries(ref long cursor, Span<ulong> keys, Span<int> slots)
+    {
+        int n = 0, room = Math.Min(keys.Length, slots.Length);
+        long total = _bucketCount + (_old is null ? 0 : _oldBucketCount);
+        long position = cursor >> 3;
+        int entry = (int)(cursor & 7);
+        while (position < total && n < room)
+        {
+            ref Bucket bucket = ref position < _bucketCount ? ref BucketAt(_buckets, position) : ref BucketAt(_old!, position - _bucketCount);
+            int used = (bucket.Meta & MovedFlag) != 0 ? 0 : (int)(bucket.Meta & CountMask);
+            for (; entry < used && n < room; entry++, n++)
+            {
+                keys[n] = bucket.Keys[entry];
+                slots[n] = (int)bucket.Slots[entry];
+            }
+            if (entry >= used)
+            {
+                position++;
+                entry = 0;
+            }
+        }
+        cursor = (position << 3) | (long)entry;
+        return n;
     }
 
     private static void Visit(NativeSlab table, long bucketCount, Action<ulong, int> visit)

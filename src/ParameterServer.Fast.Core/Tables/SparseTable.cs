@@ -75,6 +75,14 @@ public sealed class SparseTable : Table
         }
     }
 
+    /// <inheritdoc/>
+    public override void ReserveRows(long rows)
+    {
+        long total = Math.Min(RowCount + rows, Spec.MaxRows);
+        _index.Reserve(total);
+        _store.EnsureRows(total);
+    }
+
     /// <summary>Calls <paramref name="visit"/> with every (key, slot), in no particular order (checkpoints, migration).</summary>
     public void ForEachKey(Action<ulong, int> visit) => _index.ForEach(visit);
 

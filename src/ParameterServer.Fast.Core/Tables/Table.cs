@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ParameterServer.Fast.Core.Keys;
 using ParameterServer.Fast.Core.Memory;
+using ParameterServer.Fast.Core.Tables.Snapshots;
 using ParameterServer.Fast.Core.Updaters;
 
 namespace ParameterServer.Fast.Core.Tables;
@@ -110,6 +111,23 @@ public abstract class Table : IDisposable
             else
                 MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref weights, (nint)slot * width), width).CopyTo(values.Slice(i * width, width));
         }
+    }
+
+    /// <summary>
+    /// Opens a reader of every row with its updater state (checkpoints, migration); read it on the
+    /// thread that owns the table. See <see cref="TableRowReader"/>.
+    /// </summary>
+    public TableRowReader ExportRows() => new(this);
+
+    /// <summary>Writes rows as <see cref="ExportRows"/> read them: weights and updater state, not through the updater.</summary>
+    public void ImportRows(RowBlock rows) => TableRowWriter.Import(this, rows);
+
+    /// <summary>
+    /// Makes room for <paramref name="rows"/> more rows at once, before a bulk import: a sparse
+    /// table sizes its key index for them (see <see cref="SlotIndex.Reserve"/>). A dense table holds every row already.
+    /// </summary>
+    public virtual void ReserveRows(long rows)
+    {
     }
 
     private void CheckRequest(ReadOnlySpan<ulong> keys, int valueCount)
