@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using ParameterServer.Fast.Cli.CommandLine;
 using ParameterServer.Fast.Cluster.Nodes;
+using ParameterServer.Fast.Cluster.Operations;
 using ParameterServer.Fast.Transport.Connections;
 using ParameterServer.Fast.Transport.Security;
 using ParameterServer.Fast.Transport.Tcp;
@@ -27,7 +28,9 @@ public static class NodeCommands
         ClusterSecret secret = ReadSecret(args);
         using ILoggerFactory logs = Logging.Create();
         ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
+        MetricsOptions? metricsOptions = MetricsArguments.Read(args);
         args.EnsureAllUsed();
+        using MetricsEndpoint? metrics = MetricsArguments.Start(metricsOptions, output);
         var scheduler = new SchedulerNode(transport, listen, job, logs.CreateLogger("scheduler"));
         scheduler.Progress += r =>
         {
@@ -54,7 +57,9 @@ public static class NodeCommands
         ClusterSecret secret = ReadSecret(args);
         using ILoggerFactory logs = Logging.Create();
         ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
+        MetricsOptions? metricsOptions = MetricsArguments.Read(args);
         args.EnsureAllUsed();
+        using MetricsEndpoint? metrics = MetricsArguments.Start(metricsOptions, output);
         var server = new ServerNode(transport, listen, scheduler, logs.CreateLogger("server"), advertise);
         server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
         output.WriteLine($"psf server {server.Rank} serving");
@@ -71,7 +76,9 @@ public static class NodeCommands
         ClusterSecret secret = ReadSecret(args);
         using ILoggerFactory logs = Logging.Create();
         ITransport transport = TransportFactory.Create(scheduler.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
+        MetricsOptions? metricsOptions = MetricsArguments.Read(args);
         args.EnsureAllUsed();
+        using MetricsEndpoint? metrics = MetricsArguments.Start(metricsOptions, output);
         WorkerClient client = WorkerClient.ConnectAsync(transport, scheduler, logs.CreateLogger("worker")).GetAwaiter().GetResult();
         app.RunAsync(client, CancellationToken.None).GetAwaiter().GetResult();
         output.WriteLine($"psf worker {client.Rank} done");

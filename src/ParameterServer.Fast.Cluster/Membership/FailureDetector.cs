@@ -17,6 +17,10 @@ public sealed class FailureDetector<TNode>(TimeProvider time, TimeSpan timeout) 
     /// <summary>Starts watching a node, or notes that it was just heard from.</summary>
     public void Heard(TNode node) => _lastHeard[node] = time.GetTimestamp();
 
+    /// <summary>Seconds since <paramref name="node"/> was last heard from; NaN when it is not watched.</summary>
+    public double SecondsSinceHeard(TNode node) =>
+        _lastHeard.TryGetValue(node, out long last) ? time.GetElapsedTime(last).TotalSeconds : double.NaN;
+
     /// <summary>Stops watching (the node left in order, or was already declared dead).</summary>
     public void Forget(TNode node) => _lastHeard.Remove(node);
 

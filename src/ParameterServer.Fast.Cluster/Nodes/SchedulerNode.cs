@@ -132,9 +132,16 @@ public sealed class SchedulerNode : IAsyncDisposable
                     break;
                 case MessageType.Clock:
                     if (NodeIds.IsWorker(frame.SenderId) && NodeIds.WorkerRank(frame.SenderId) is int rank && rank < _job.Workers)
+                    {
                         _clocks[rank] = Math.Max(_clocks[rank], frame.Clock);
+                        NoteClockLag();
+                    }
                     break;
                 case MessageType.Heartbeat:
+                    break;
+                case MessageType.StatusRequest:
+                    _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.StatusReply, 0, NodeIds.Scheduler, frame.RequestId),
+                        Operations.StatusMessages.Encode(BuildStatus()));
                     break;
                 default:
                     throw new ProtocolException($"the scheduler does not take {frame.Type} frames");
@@ -351,12 +358,74 @@ public sealed class SchedulerNode : IAsyncDisposable
         }
     }
 
+    // What `psf status` shows: every node with its state, clock and when it was last heard from;
+    // workers' request and byte rates from their last two progress reports; every table's chains.
+    private Operations.ClusterStatus BuildStatus()
+    {
+        var nodes = new List<Operations.NodeStatus>();
+        for (int s = 0; s < _servers.Count; s++)
+        {
+            (IConnection c, ServerInfo info) = _servers[s];
+            bool dead = _deadServers.Contains(info.Id);
+            nodes.Add(new Operations.NodeStatus((uint)info.Id, NodeRole.Server, s, info.Endpoint, dead ? Operations.NodeState.Dead : Operations.NodeState.Live,
+                0, dead ? double.NaN : _detector.SecondsSinceHeard(c), 0, 0));
+        }
+        for (int w = 0; w < _workers.Count; w++)
+        {
+            IConnection? c = _workers[w];
+            Operations.NodeState state = _done[w] ? Operations.NodeState.Done : _live[w] ? Operations.NodeState.Live : Operations.NodeState.Dead;
+            (double requests, double bytes) = _rates.TryGetValue(w, out var r) ? (r.RequestsPerSecond, r.BytesPerSecond) : (0, 0);
+            nodes.Add(new Operations.NodeStatus(NodeIds.Worker(w), NodeRole.Worker, w, c?.RemoteName ?? "-", state, _clocks[w],
+                c is null ? double.NaN : _detector.SecondsSinceHeard(c), requests, bytes));
+        }
+        foreach (IConnection spare in _spares)
+            nodes.Add(new Operations.NodeStatus(0, NodeRole.Worker, -1, spare.RemoteName, Operations.NodeState.Spare, 0, double.NaN, 0, 0));
+        long[] liveClocks = [.. Enumerable.Range(0, _job.Workers).Where(w => _live[w] && _clocks[w] < WorkerClient.FinishedClock).Select(w => _clocks[w])];
+        return new Operations.ClusterStatus
+        {
+            RangeMapVersion = _version,
+            Servers = _job.Servers,
+            Workers = _job.Workers,
+            Replicas = _job.Replicas,
+            JobClock = liveClocks.Length > 0 ? liveClocks.Min() : 0,
+            Nodes = nodes,
+            Tables = [.. _tables.Select(Operations.TableStatus.From)],
+        };
+    }
+
+    // Per worker: the counters of its last progress report and the rates between the last two.
+    private readonly Dictionary<int, (long At, double Requests, double Bytes, double RequestsPerSecond, double BytesPerSecond)> _rates = [];
+
+    private void NoteRates(ProgressReport report)
+    {
+        if (!report.Metrics.TryGetValue("requests", out double requests) || !report.Metrics.TryGetValue("bytes_sent", out double bytes))
+            return;
+        long now = _time.GetTimestamp();
+        if (_rates.TryGetValue(report.Worker, out var last) && _time.GetElapsedTime(last.At, now).TotalSeconds is double dt and > 0)
+            _rates[report.Worker] = (now, requests, bytes, (requests - last.Requests) / dt, (bytes - last.Bytes) / dt);
+        else
+            _rates[report.Worker] = (now, requests, bytes, 0, 0);
+    }
+
+    private readonly Operations.NodeMetrics _metrics = new(NodeRole.Scheduler, 0);
+
+    // The spread between the fastest and the slowest live, unfinished worker: how far bounded delay is stretched.
+    private void NoteClockLag()
+    {
+        long[] live = [.. Enumerable.Range(0, _job.Workers).Where(w => _live[w] && _clocks[w] < WorkerClient.FinishedClock).Select(w => _clocks[w])];
+        if (live.Length == 0)
+            return;
+        _metrics.SetClock(live.Min());
+        _metrics.SetClockLag(live.Max() - live.Min());
+    }
+
     private void Report(ProgressReport report)
     {
         if (report.Done)
             _logger.LogInformation("scheduler: worker {Rank} done", report.Worker);
         if (report.Worker < 0 || report.Worker >= _job.Workers)
             throw new ProtocolException($"progress from worker {report.Worker}; the job has {_job.Workers}");
+        NoteRates(report);
         Progress?.Invoke(report);
         if (!report.Done)
             return;
@@ -452,6 +521,7 @@ public sealed class SchedulerNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
+        _metrics.Dispose();
         if (_livenessTimer is not null)
             await _livenessTimer.DisposeAsync().ConfigureAwait(false);
         if (_listener is not null)

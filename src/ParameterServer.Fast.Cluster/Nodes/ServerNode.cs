@@ -116,8 +116,11 @@ public sealed class ServerNode : IAsyncDisposable
         }
     }
 
+    private Operations.NodeMetrics? _metrics;
+
     private void OnFrame(IConnection connection, ReadOnlySpan<byte> bytes)
     {
+        _metrics?.Traffic(Operations.TrafficDirection.Received, bytes.Length);
         Frame frame;
         try
         {
@@ -137,6 +140,7 @@ public sealed class ServerNode : IAsyncDisposable
                     RegisterReply reply = ControlMessages.DecodeRegisterReply(frame.Extras);
                     _nodeId = (uint)reply.NodeId;
                     Rank = reply.Rank;
+                    _metrics ??= new Operations.NodeMetrics(NodeRole.Server, Rank);
                     break;
                 case MessageType.RangeMap:
                     ApplyMap(connection, ControlMessages.DecodeRangeMap(frame.Extras));
@@ -305,11 +309,13 @@ public sealed class ServerNode : IAsyncDisposable
                 PushKeys(table, frame, keys, values);
             PushesApplied++;
         }
+        _metrics?.RequestHandledSince(fromChain ? Operations.RequestKind.Replicate : Operations.RequestKind.Push, started);
         if (Successor(part) is int successor)
         {
             var forward = new ChainForward(connection, !fromChain, fromChain ? (ulong)frame.Clock : frame.RequestId, frame.SenderId, frame.RequestId,
                 frame.TableId, range is null ? keys.ToArray() : null, range, values.ToArray(), started) { Successor = successor };
             SendForward(_forwards.Add(forward), forward);
+            _metrics?.SetReplicationLag(_forwards.Count);
             return;
         }
         if (fromChain)
@@ -366,6 +372,8 @@ public sealed class ServerNode : IAsyncDisposable
 
     private void AckUpstream(ChainForward forward)
     {
+        _metrics?.Replicated(Stopwatch.GetElapsedTime(forward.Started).TotalSeconds);
+        _metrics?.SetReplicationLag(_forwards.Count);
         if (forward.UpstreamIsWorker)
             AckPush(forward.Upstream, forward.TableId, forward.WorkerRequestId, forward.Started);
         else
@@ -425,6 +433,7 @@ public sealed class ServerNode : IAsyncDisposable
         }
         var pending = new PendingPull(connection, frame.RequestId, frame.SenderId, range is null ? keys.ToArray() : null, range, Stopwatch.GetTimestamp());
         table.Gate.Admit(pending, clockRange, frame.Clock, consistency, Stopwatch.GetTimestamp());
+        _metrics?.SetQueueDepth(Operations.QueueKind.HeldPulls, _tables.Values.Sum(t => t.Gate.WaitingCount));
     }
 
     private static KeyRange ClockRange(ServerTable table, ReadOnlySpan<ulong> keys) =>
@@ -461,6 +470,10 @@ public sealed class ServerNode : IAsyncDisposable
             throw;
         }
         PullsAnswered++;
+        _metrics?.RequestHandledSince(Operations.RequestKind.Pull, started);
+        if (gateTicks > 0)
+            _metrics?.Waited(Operations.WaitCause.Consistency, gateTicks / (double)Stopwatch.Frequency);
+        _metrics?.Traffic(Operations.TrafficDirection.Sent, length);
         _ = FrameOut.Send(connection, buffer, length);
     }
 
@@ -583,6 +596,7 @@ public sealed class ServerNode : IAsyncDisposable
     private void Stop()
     {
         _heartbeat?.Dispose();
+        _metrics?.Dispose();
         _stop.Cancel();
         _stopped.TrySetResult();
     }

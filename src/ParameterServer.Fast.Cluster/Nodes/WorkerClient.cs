@@ -67,6 +67,9 @@ public sealed class WorkerClient : IAsyncDisposable
     /// <summary>Completes when the scheduler ends the job.</summary>
     public Task ShutdownRequested => _shutdown.Task;
 
+    /// <summary>This worker's instruments (exported when the process runs a metrics endpoint).</summary>
+    internal Operations.NodeMetrics? Metrics { get; private set; }
+
     /// <summary>Where this worker's requests waited, by cause.</summary>
     public WaitBreakdown Waits { get; } = new();
 
@@ -176,6 +179,7 @@ public sealed class WorkerClient : IAsyncDisposable
     public async ValueTask AdvanceClockAsync()
     {
         Clock++;
+        Metrics?.SetClock(Clock);
         var tick = new FrameHeader(MessageType.Clock, 0, NodeId, 0, Clock);
         await TellServers(tick).ConfigureAwait(false);
         // The scheduler keeps clocks too, so a replacement worker can start where the others are.
@@ -233,14 +237,17 @@ public sealed class WorkerClient : IAsyncDisposable
     /// </summary>
     public ValueTask ReportAsync(ProgressReport report)
     {
-        if (report.Done)
-            report = report with { Metrics = WithClientMetrics(report.Metrics) };
+        report = report with { Metrics = report.Done ? WithClientMetrics(report.Metrics) : WithCounters(report.Metrics) };
         return FrameOut.SendControl(_scheduler, new FrameHeader(MessageType.Progress, SenderId: NodeId), ControlMessages.Encode(report));
     }
 
+    // Counters for the scheduler's view of throughput (`psf status`).
+    private Dictionary<string, double> WithCounters(IReadOnlyDictionary<string, double> metrics) =>
+        new(metrics) { ["requests"] = Waits.Requests, ["bytes_sent"] = BytesSent };
+
     private Dictionary<string, double> WithClientMetrics(IReadOnlyDictionary<string, double> metrics)
     {
-        var all = new Dictionary<string, double>(metrics)
+        var all = new Dictionary<string, double>(WithCounters(metrics))
         {
             ["wait_network_seconds"] = Waits.NetworkSeconds,
             ["wait_server_seconds"] = Waits.ServerSeconds,
@@ -331,7 +338,9 @@ public sealed class WorkerClient : IAsyncDisposable
             await ticket.Task.AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
         else
             await ticket.Task.ConfigureAwait(false);
-        Waits.AddRequest(Stopwatch.GetTimestamp() - started, ticket.ServerTicks, ticket.ConsistencyTicks);
+        long waited = Stopwatch.GetTimestamp() - started;
+        Waits.AddRequest(waited, ticket.ServerTicks, ticket.ConsistencyTicks);
+        Metrics?.Waited(Operations.WaitCause.Network, waited / (double)Stopwatch.Frequency);
         if (type == MessageType.Pull && range is { } pulled && _rangeCache is { } cache && !consistency.IsEventual)
             cache.Store(layout.Id, pulled, destination.Span, ticket.Freshness);
         ticket.Return();
@@ -424,6 +433,7 @@ public sealed class WorkerClient : IAsyncDisposable
                 RegisterReply reply = ControlMessages.DecodeRegisterReply(frame.Extras);
                 NodeId = (uint)reply.NodeId;
                 Rank = reply.Rank;
+                Metrics ??= new Operations.NodeMetrics(NodeRole.Worker, Rank);
                 Clock = reply.StartClock;
                 _logger.LogInformation("worker: registered as rank {Rank}, starting at clock {Clock}", Rank, Clock);
                 break;
@@ -497,15 +507,18 @@ public sealed class WorkerClient : IAsyncDisposable
     // go there (RerouteAsync); without, or if no map comes in time, they fail naming the server.
     private void OnServerClosed(ServerLink link, Exception? error)
     {
-        _servers.TryRemove(new KeyValuePair<int, ServerLink>(link.Id, link));
         if (_replicated && !_disposing)
         {
+            // Marked lost before it leaves the server list: a request sent meanwhile then waits for
+            // the new primary instead of finding its server neither connected nor lost.
             MarkLost(link.Id, error);
+            _servers.TryRemove(new KeyValuePair<int, ServerLink>(link.Id, link));
             // The scheduler may have published the map without it already: reroute now.
             if (_map is { } map && !map.Servers.Any(s => s.Id == link.Id))
                 _ = Task.Run(() => RerouteAsync(map));
             return;
         }
+        _servers.TryRemove(new KeyValuePair<int, ServerLink>(link.Id, link));
         _pending.FailAll(p => p.Server == link.Id,
             p => new IOException($"{p.Description}: connection lost{(error is null ? "" : $" ({error.Message})")}"));
     }
@@ -590,6 +603,7 @@ public sealed class WorkerClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _disposing = true;
+        Metrics?.Dispose();
         _heartbeat?.Dispose();
         _failoverTimer?.Dispose();
         foreach (ServerLink s in _servers.Values)
@@ -613,6 +627,7 @@ public sealed class WorkerClient : IAsyncDisposable
             {
                 ValueTask sent = FrameOut.SendDataZeroCopy(connection, header, keys.Span, keyForm, values, _peerKeys, out int bytes);
                 Interlocked.Add(ref owner._bytesSent, Math.Max(0, bytes));
+                owner.Metrics?.Traffic(Operations.TrafficDirection.Sent, Math.Max(0, bytes));
                 return sent;
             }
         }

@@ -1,5 +1,6 @@
 using ParameterServer.Fast.Cluster.Nodes;
 using ParameterServer.Fast.Cluster.Operations;
+using ParameterServer.Fast.Cluster.Protocol;
 using ParameterServer.Fast.Codec.Frames;
 using ParameterServer.Fast.Transport.Connections;
 using ParameterServer.Fast.Transport.InProc;
@@ -40,22 +41,22 @@ public sealed class StatusClientTests
     }
 
     [Test]
-    public async Task TheSchedulerEitherAnswersOrRefusesByName()
+    public async Task ARunningJobsSchedulerAnswersWithNodesTablesAndChains()
     {
-        ClusterSecret secret = ClusterSecret.Generate();
-        var transport = new InProcTransport(secret);
-        await using var scheduler = new SchedulerNode(transport, Endpoint.Parse($"inproc://sched-{Guid.NewGuid():N}"), new JobOptions());
-        scheduler.Start();
-        try
+        await using ParameterServer.Fast.Cluster.Tests.Nodes.TestCluster cluster = await ParameterServer.Fast.Cluster.Tests.Nodes.TestCluster.StartAsync("inproc", servers: 3, workers: 2, replicas: 2);
+        await cluster.DeclareEverywhereAsync(ParameterServer.Fast.Core.Tables.TableSpec.Sparse("status-table", 1, ParameterServer.Fast.Core.Updaters.UpdaterKind.Sum));
+        await cluster.Workers[0].AdvanceClockAsync();
+        ClusterStatus status = await StatusClient.QueryAsync(cluster.Transport, cluster.Scheduler.Endpoint, Timeout);
+        Assert.Multiple(() =>
         {
-            ClusterStatus status = await StatusClient.QueryAsync(transport, scheduler.Endpoint, Timeout);
-            Assert.That(status.Servers, Is.EqualTo(1));
-        }
-        catch (InvalidOperationException e)
-        {
-            // Until the scheduler serves status requests, it refuses them with a message naming the type.
-            Assert.That(e.Message, Does.Contain("refused the status request").And.Contain("StatusRequest"));
-        }
+            Assert.That(status.Servers, Is.EqualTo(3));
+            Assert.That(status.Workers, Is.EqualTo(2));
+            Assert.That(status.Replicas, Is.EqualTo(2));
+            Assert.That(status.Nodes.Count(n => n.Role == NodeRole.Server && n.State == NodeState.Live), Is.EqualTo(3));
+            Assert.That(status.Nodes.Count(n => n.Role == NodeRole.Worker && n.State == NodeState.Live), Is.EqualTo(2));
+            Assert.That(status.Tables.Single().Name, Is.EqualTo("status-table"));
+            Assert.That(status.Tables.Single().Ranges, Has.All.Matches<RangeStatus>(r => r!.Chain.Count == 2), "every range on a chain of two");
+        });
     }
 
     [Test]
