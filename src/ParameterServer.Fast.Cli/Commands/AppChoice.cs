@@ -77,11 +77,13 @@ public sealed record CountMinChoice(CountMinOptions Options) : AppChoice
         "--depth", Options.Depth.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--items", Options.Items.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--vocabulary", Options.Vocabulary.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--skew", Options.Skew.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         "--batch", Options.Batch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--aggregated-ids", Options.AggregatedIds.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--seed", Options.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
     ];
 
-    public override int IterationsPerWorker(int workers) => (int)Math.Ceiling(Options.Items / (double)workers / Options.Batch);
+    public override int IterationsPerWorker(int workers) => (int)Math.Ceiling(Options.Items / (double)workers / CountMinSketch.ReportEvery);
 
     public override IEnumerable<(string, double, string)> Summarise(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, double seconds)
     {
