@@ -5,18 +5,15 @@ namespace ParameterServer.Fast.Apps.Data;
 
 /// <summary>
 /// Walker's alias method (Vose's construction): draws outcome k with probability proportional to
-/// weight k in O(1): one column chosen uniformly, then a biased coin between the column and its alias.
-/// Each column is one 64-bit entry, so a draw is one multiply and one load:
-/// <code>
-///  63            32 31             0
-/// +----------------+----------------+
-/// |   threshold    |     alias      |   keep the column when coin (32 bits) &lt; threshold
-/// +----------------+----------------+
-/// </code>
+/// weight k in O(1): one column chosen uniformly, then a biased coin between the column and its
+/// alias. 64 random bits make a draw: the high 32 pick the column (multiply-shift, each column
+/// within 1 ± n/2³² of 1/n), the low 32 are the coin, kept when below the column's threshold.
+/// Thresholds and aliases are separate 32-bit arrays, the layout of <see cref="Core.Kernels.BucketDrawKernel"/>.
 /// </summary>
 public sealed class AliasTable
 {
-    private readonly ulong[] _entries;
+    private readonly uint[] _threshold;
+    private readonly uint[] _alias;
 
     public AliasTable(ReadOnlySpan<double> weights)
     {
@@ -41,54 +38,56 @@ public sealed class AliasTable
             scaled[k] = weights[k] * n / total;
             (scaled[k] < 1 ? small : large).Push(k);
         }
-        _entries = new ulong[n];
+        _threshold = new uint[n];
+        _alias = new uint[n];
         while (small.Count > 0 && large.Count > 0)
         {
             int s = small.Pop(), l = large.Pop();
-            _entries[s] = Entry(scaled[s], l);
+            Set(s, scaled[s], l);
             scaled[l] += scaled[s] - 1;
             (scaled[l] < 1 ? small : large).Push(l);
         }
         // What is left is 1 up to rounding: the column keeps itself whatever the coin says.
         foreach (int k in small.Concat(large))
-            _entries[k] = Entry(1, k);
+            Set(k, 1, k);
     }
 
-    public int Count => _entries.Length;
+    public int Count => _threshold.Length;
 
-    /// <summary>Bytes of the table: what must stay in cache for draws to cost no memory access.</summary>
-    public long Bytes => _entries.Length * sizeof(ulong);
+    /// <summary>Per column: the coin keeps the column when below this.</summary>
+    internal uint[] Thresholds => _threshold;
 
-    /// <summary>
-    /// The outcome for 64 uniform random bits: the high half of u·n is the column, the low half of
-    /// the product (uniform given the column) is the coin.
-    /// </summary>
+    /// <summary>Per column: the outcome drawn when the coin does not keep the column.</summary>
+    internal uint[] Aliases => _alias;
+
+    /// <summary>The outcome for 64 uniform random bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Draw(ulong u)
     {
-        ulong column = Math.BigMul(u, (ulong)_entries.Length, out ulong fraction);
-        ulong entry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), (nint)column);
-        return (uint)(fraction >> 32) < (uint)(entry >> 32) ? (int)column : (int)(uint)entry;
+        nint column = (nint)(((u >> 32) * (ulong)(uint)_threshold.Length) >> 32);
+        return (uint)u < Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_threshold), column)
+            ? (int)column
+            : (int)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_alias), column);
     }
 
-    /// <summary>The probability of <paramref name="outcome"/> as the table draws it (thresholds are 32-bit).</summary>
+    /// <summary>The probability of <paramref name="outcome"/> as the table draws it (coins are 32-bit).</summary>
     public double Probability(int outcome)
     {
         double p = 0;
-        for (int k = 0; k < _entries.Length; k++)
+        for (int k = 0; k < _threshold.Length; k++)
         {
-            double keep = (uint)(_entries[k] >> 32) / 4294967296.0;
+            double keep = _threshold[k] / 4294967296.0;
             if (k == outcome)
-                p += (int)(uint)_entries[k] == k ? 1 : keep;
-            else if ((int)(uint)_entries[k] == outcome)
+                p += _alias[k] == k ? 1 : keep;
+            else if (_alias[k] == outcome)
                 p += 1 - keep;
         }
-        return p / _entries.Length;
+        return p / _threshold.Length;
     }
 
-    private static ulong Entry(double keep, int alias)
+    private void Set(int column, double keep, int alias)
     {
-        ulong threshold = keep >= 1 ? uint.MaxValue : (ulong)Math.Min(uint.MaxValue, Math.Round(keep * 4294967296.0));
-        return (threshold << 32) | (uint)alias;
+        _threshold[column] = keep >= 1 ? uint.MaxValue : (uint)Math.Min(uint.MaxValue, Math.Round(keep * 4294967296.0));
+        _alias[column] = (uint)alias;
     }
 }

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
+using ParameterServer.Fast.Core.Kernels;
 using ParameterServer.Fast.Core.Keys;
 
 namespace ParameterServer.Fast.Apps.Data;
@@ -16,7 +16,7 @@ namespace ParameterServer.Fast.Apps.Data;
 /// <para>
 /// Sampling is O(1) and touches only a few KiB: the ids are cut into buckets inside which the
 /// probability falls by at most 1% (single ids at the head, geometrically wider ones in the
-/// tail: about 2,000 buckets for a million ids). An alias table draws a bucket by its exact mass;
+/// tail: about 1,200 buckets for a million ids). An alias table draws a bucket by its exact mass;
 /// a uniform id inside it is kept with probability p(id)/p(first id of the bucket), which is
 /// ≥ 0.99, so the test is a 32-bit compare 99% of the time and Math.Pow otherwise (rejection
 /// sampling: the result is exactly Zipf up to 32-bit coin resolution).
@@ -27,8 +27,7 @@ public sealed class ZipfStream
     // 0.99: a rejection (a second draw) at most 1% of the time; a tighter ratio only adds buckets.
     private const double MinKeepRatio = 0.99;
 
-    private readonly AliasTable _buckets;
-    private readonly Bucket[] _bucket;
+    private readonly BucketDrawKernel _draw;
     private readonly ulong _bucketSeed, _offsetSeed, _keySeed;
     private readonly double _normaliser;
 
@@ -47,19 +46,20 @@ public sealed class ZipfStream
 
         // Bucket [first, first + size) keeps p(last)/p(first) = ((first+1)/(first+size))^skew ≥ MinKeepRatio.
         double growth = Math.Pow(MinKeepRatio, -1 / skew) - 1;
-        var buckets = new List<Bucket>();
+        var buckets = new List<(int First, int Size, uint Squeeze)>();
         var weights = new List<double>();
         for (long first = 0; first < vocabulary;)
         {
             long size = Math.Clamp((long)Math.Floor((first + 1) * growth), 1, vocabulary - first);
             double keep = Math.Pow((first + 1.0) / (first + size), skew);
             uint squeeze = size == 1 ? uint.MaxValue : (uint)Math.Floor(keep * uint.MaxValue);
-            buckets.Add(new Bucket((int)first, (int)size, squeeze));
+            buckets.Add(((int)first, (int)size, squeeze));
             weights.Add(PowerSum(first + 1, first + size, skew));
             first += size;
         }
-        _bucket = [.. buckets];
-        _buckets = new AliasTable(CollectionsMarshal.AsSpan(weights));
+        var masses = new AliasTable(CollectionsMarshal.AsSpan(weights));
+        _draw = new BucketDrawKernel(masses.Thresholds, masses.Aliases,
+            [.. buckets.Select(b => (uint)b.First)], [.. buckets.Select(b => (uint)b.Size)], [.. buckets.Select(b => b.Squeeze)]);
         _normaliser = weights.Sum();
     }
 
@@ -69,79 +69,34 @@ public sealed class ZipfStream
 
     public ulong Seed { get; }
 
-    /// <summary>Buckets of the sampler (its tables hold about 20 bytes per bucket).</summary>
-    public int Buckets => _bucket.Length;
+    /// <summary>Buckets of the sampler (its tables hold 20 bytes per bucket).</summary>
+    public int Buckets => _draw.Buckets;
 
     /// <summary>The exact probability of id <paramref name="id"/> under the Zipf law.</summary>
     public double Probability(int id) => Math.Pow(id + 1.0, -Skew) / _normaliser;
 
     /// <summary>The id of item <paramref name="index"/> of the stream.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Id(long index) => Id(KeyHash.Mix((ulong)index ^ _bucketSeed), KeyHash.Mix((ulong)index ^ _offsetSeed));
+    public int Id(long index)
+    {
+        ulong bucketBits = KeyHash.Mix((ulong)index ^ _bucketSeed), offsetBits = KeyHash.Mix((ulong)index ^ _offsetSeed);
+        int id = _draw.Draw(bucketBits, offsetBits);
+        return id >= 0 ? id : Settle(_draw.Bucket(bucketBits), offsetBits);
+    }
 
     /// <summary>
     /// The ids of items [<paramref name="start"/>, start + ids.Length): the same as <see cref="Id(long)"/>
-    /// item by item, with the random bits of 8 items mixed at once in AVX-512 lanes (two thirds of
-    /// the work of a draw), the table look-ups then done one by one.
+    /// item by item, 8 at a time in vector lanes where the CPU allows (<see cref="BucketDrawKernel"/>,
+    /// about 3× faster here); the rare item whose coin needs the exact test is settled alone.
     /// </summary>
     public void Ids(long start, Span<int> ids)
     {
-        Span<ulong> bucketBits = stackalloc ulong[BlockItems];
-        Span<ulong> offsetBits = stackalloc ulong[BlockItems];
-        for (int done = 0; done < ids.Length; done += BlockItems)
+        _draw.Draw(start, _bucketSeed, _offsetSeed, ids);
+        for (int k = 0; k < ids.Length; k++)
         {
-            int n = Math.Min(BlockItems, ids.Length - done);
-            RandomBits(start + done, bucketBits[..n], offsetBits[..n]);
-            Span<int> block = ids.Slice(done, n);
-            for (int k = 0; k < block.Length; k++)
-                block[k] = Id(bucketBits[k], offsetBits[k]);
+            if (ids[k] < 0)
+                ids[k] = Id(start + k);
         }
-    }
-
-    /// <summary>Items per call of the block path: 64 × 16 bytes of random bits stay in L1.</summary>
-    public const int BlockItems = 64;
-
-    // The 128 random bits of each item: Mix(index ^ seed) for the bucket draw and for the offset.
-    private void RandomBits(long start, Span<ulong> bucketBits, Span<ulong> offsetBits)
-    {
-        int k = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<ulong> index = Vector512.Create((ulong)start) + Vector512<ulong>.Indices;
-            Vector512<ulong> step = Vector512.Create((ulong)Vector512<ulong>.Count);
-            Vector512<ulong> bucketSeed = Vector512.Create(_bucketSeed), offsetSeed = Vector512.Create(_offsetSeed);
-            for (; k + Vector512<ulong>.Count <= bucketBits.Length; k += Vector512<ulong>.Count, index += step)
-            {
-                Mix(index ^ bucketSeed).StoreUnsafe(ref MemoryMarshal.GetReference(bucketBits), (nuint)k);
-                Mix(index ^ offsetSeed).StoreUnsafe(ref MemoryMarshal.GetReference(offsetBits), (nuint)k);
-            }
-        }
-        for (; k < bucketBits.Length; k++)
-        {
-            bucketBits[k] = KeyHash.Mix((ulong)(start + k) ^ _bucketSeed);
-            offsetBits[k] = KeyHash.Mix((ulong)(start + k) ^ _offsetSeed);
-        }
-    }
-
-    // KeyHash.Mix in 8 lanes.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ulong> Mix(Vector512<ulong> x)
-    {
-        x ^= x >> 33;
-        x *= Vector512.Create(0xff51afd7ed558ccdUL);
-        x ^= x >> 33;
-        x *= Vector512.Create(0xc4ceb9fe1a85ec53UL);
-        return x ^ (x >> 33);
-    }
-
-    // A draw from 128 random bits: a bucket by its mass, then an id inside it.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Id(ulong bucketBits, ulong offsetBits)
-    {
-        int b = _buckets.Draw(bucketBits);
-        Bucket bucket = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bucket), b);
-        int id = bucket.First + (int)(((offsetBits >> 32) * (ulong)bucket.Size) >> 32);
-        return (uint)offsetBits < bucket.Squeeze ? id : Settle(bucket, id, offsetBits);
     }
 
     /// <summary>The uint64 key that id <paramref name="id"/> stands for.</summary>
@@ -154,17 +109,19 @@ public sealed class ZipfStream
     // The rare path: the coin fell above the squeeze, so compare it with the exact ratio, and on
     // rejection draw again inside the same bucket (which keeps the within-bucket law exact).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int Settle(Bucket bucket, int id, ulong x)
+    private int Settle(int bucket, ulong x)
     {
+        uint first = _draw.First(bucket), squeeze = _draw.Squeeze(bucket);
+        int id = _draw.Offset(bucket, x);
         // Each round keeps with probability ≥ 0.99, so 64 rounds all rejecting never happens in practice.
         for (int round = 0; round < 64; round++)
         {
             double coin = (uint)x * (1.0 / 4294967296.0);
-            if (coin < Math.Pow((bucket.First + 1.0) / (id + 1.0), Skew))
+            if (coin < Math.Pow((first + 1.0) / (id + 1.0), Skew))
                 return id;
             x = KeyHash.Mix(x + 0x9E3779B97F4A7C15UL);
-            id = bucket.First + (int)(((x >> 32) * (ulong)bucket.Size) >> 32);
-            if ((uint)x < bucket.Squeeze)
+            id = _draw.Offset(bucket, x);
+            if ((uint)x < squeeze)
                 return id;
         }
         return id;
@@ -184,6 +141,4 @@ public sealed class ZipfStream
         double integral = Math.Abs(s - 1) < 1e-12 ? Math.Log((double)b / a) : (Math.Pow(a, 1 - s) - Math.Pow(b, 1 - s)) / (s - 1);
         return integral + ((Math.Pow(a, -s) + Math.Pow(b, -s)) / 2) + (s / 12 * (Math.Pow(a, -s - 1) - Math.Pow(b, -s - 1)));
     }
-
-    private readonly record struct Bucket(int First, int Size, uint Squeeze);
 }
