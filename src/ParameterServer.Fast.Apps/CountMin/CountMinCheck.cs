@@ -59,8 +59,14 @@ public static class CountMinCheck
         Parallel.For(0, parts, p =>
         {
             var counts = new uint[stream.Vocabulary];
-            for (long i = items * p / parts, end = items * (p + 1) / parts; i < end; i++)
-                counts[stream.Id(i)]++;
+            var ids = new int[4096];
+            for (long i = items * p / parts, end = items * (p + 1) / parts; i < end; i += ids.Length)
+            {
+                Span<int> block = ids.AsSpan(0, (int)Math.Min(ids.Length, end - i));
+                stream.Ids(i, block);
+                foreach (int id in block)
+                    counts[id]++;
+            }
             partial[p] = counts;
         });
         uint[] total = partial[0];
