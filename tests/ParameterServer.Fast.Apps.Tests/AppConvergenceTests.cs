@@ -18,6 +18,22 @@ public class AppConvergenceTests
         // about 7 may exceed it by chance, far more would mean lost or misplaced counters.
         Assert.That(m["bound_violations"], Is.LessThanOrEqualTo(Math.Ceiling(o.Delta * m["queried"] * 2)));
         Assert.That(m["max_error_over_n"], Is.GreaterThanOrEqualTo(0));
+        Assert.That(m["queried"], Is.GreaterThan(300));
+        Assert.That(finals[0].Metrics["iterations"] + finals[1].Metrics["iterations"], Is.EqualTo(8), "one push per batch of 50,000");
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task CountMinServersHoldTheSameSketchWithOrWithoutPreAggregation()
+    {
+        var aggregated = new CountMinOptions { Width = 2048, Depth = 3, Items = 300_000, Vocabulary = 20_000, Queries = 300, Seed = 3 };
+        var plain = aggregated with { AggregatedIds = 0, Batch = 70_000 };
+        IReadOnlyDictionary<string, double> a = (await InProcessJob.RunAsync(2, 2, c => CountMinSketch.RunAndReportAsync(c, aggregated), TimeSpan.FromSeconds(100)))[0].Metrics;
+        IReadOnlyDictionary<string, double> p = (await InProcessJob.RunAsync(1, 2, c => CountMinSketch.RunAndReportAsync(c, plain), TimeSpan.FromSeconds(100)))[0].Metrics;
+        // Counters below 2²⁴ add exactly as floats, so the estimates (and every error) are identical.
+        foreach (string name in new[] { "max_relative_error", "max_error_over_n", "bound_violations", "queried" })
+            Assert.That(a[name], Is.EqualTo(p[name]), name);
+        Assert.That(a["distinct_flushed"], Is.GreaterThan(0));
+        Assert.That(p["distinct_flushed"], Is.Zero, "nothing aggregated: every item went straight into the sketch");
     }
 
     [Test, CancelAfter(120_000)]

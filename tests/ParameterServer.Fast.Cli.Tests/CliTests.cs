@@ -53,4 +53,35 @@ public class CliTests
         Assert.That(results["objective"], Is.LessThan(0.69), "better than a coin (log 2)");
         Assert.That(results, Contains.Key("worker_1_wait_seconds"));
     }
+
+    [Test, CancelAfter(120_000)]
+    public void ACountMinJobReportsItsSpeedAndErrorInJsonAndProgressAsPlainLines()
+    {
+        string json = Path.Combine(Path.GetTempPath(), $"psf-cm-{Guid.NewGuid():N}.json");
+        (int code, string output, string error) = Run("local", "--app", "count-min", "--transport", "inproc", "--items", "3000000",
+            "--width", "65536", "--vocabulary", "100000", "--json", json);
+        Assert.That(code, Is.EqualTo(0), output + error);
+        Dictionary<string, double> results = Bench.JsonReport.ReadResults(json);
+        string text = File.ReadAllText(json);
+        File.Delete(json);
+        Assert.That(results["inserts_per_s"], Is.GreaterThan(0));
+        Assert.That(results["max_relative_error"], Is.GreaterThanOrEqualTo(0));
+        Assert.That(results["max_error_over_n"], Is.GreaterThan(0), "small figures keep their significant digits");
+        Assert.That(results["bound_violations"], Is.LessThanOrEqualTo(2 * Math.Exp(-4) * 1000));
+        Assert.That(text, Does.StartWith("{").And.Contain("\"command\": \"local\"").And.Contain("\"config\"").And.Contain("\"results\""));
+        Assert.That(text, Does.Not.Contain("%"), "progress never reaches the JSON");
+        Assert.That(output, Does.Contain("items 3000000/3000000").And.Contain("inserts_per_s"));
+        Assert.That(output, Does.Not.Contain("\u001b["));
+    }
+
+    [Test]
+    public void TheCountMinAppHasTwoNamesAndChecksItsOptions()
+    {
+        (int code, _, string error) = Run("local", "--app", "countmin", "--batch", "0");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--batch"));
+        (code, _, error) = Run("local", "--app", "count-mean");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("count-min"));
+    }
 }

@@ -5,6 +5,8 @@ public sealed record CountMinResult
     public int Worker { get; init; }
     public long Items { get; init; }
     public long Batches { get; init; }
+    /// <summary>Distinct item ids this worker's pre-aggregation flushed into its sketch, over all batches.</summary>
+    public long DistinctFlushed { get; init; }
     public double ComputeSeconds { get; init; }
     public double WaitSeconds { get; init; }
     /// <summary>Wall seconds from the start barrier to the end barrier (all workers inserting).</summary>
@@ -20,6 +22,7 @@ public sealed record CountMinResult
         {
             ["iterations"] = Batches,
             ["examples"] = Items,
+            ["distinct_flushed"] = DistinctFlushed,
             ["compute_seconds"] = ComputeSeconds,
             ["wait_seconds"] = WaitSeconds,
             ["insert_seconds"] = InsertSeconds,

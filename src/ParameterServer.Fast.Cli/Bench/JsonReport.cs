@@ -95,15 +95,19 @@ public static class JsonReport
         WriteNumberValue(json, value);
     }
 
-    // JSON has no NaN or infinity: an unmeasurable figure is written as null.
+    // JSON has no NaN or infinity: an unmeasurable figure is written as null. Six decimals, or
+    // six significant digits for figures below 0.001 (an error as a fraction of N is ~1e−7).
     private static void WriteNumberValue(Utf8JsonWriter json, double value)
     {
-        if (double.IsFinite(value))
-            json.WriteNumberValue(Math.Round(value, 6));
-        else
+        if (!double.IsFinite(value))
             json.WriteNullValue();
+        else if (value != 0 && Math.Abs(value) < 1e-3)
+            json.WriteNumberValue(double.Parse(value.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
+        else
+            json.WriteNumberValue(Math.Round(value, 6));
     }
 
-    public static string Format(BenchResult r) =>
-        string.Create(CultureInfo.InvariantCulture, $"{r.Name,-34} {r.Value,12:0.###} {r.Unit}");
+    public static string Format(BenchResult r) => r.Value != 0 && Math.Abs(r.Value) < 1e-3
+        ? string.Create(CultureInfo.InvariantCulture, $"{r.Name,-34} {r.Value,12:0.###e0} {r.Unit}")
+        : string.Create(CultureInfo.InvariantCulture, $"{r.Name,-34} {r.Value,12:0.###} {r.Unit}");
 }

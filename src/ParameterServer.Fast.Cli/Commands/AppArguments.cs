@@ -15,9 +15,9 @@ public static class AppArguments
         return app switch
         {
             "sparse-lr" => new SparseLRChoice(ReadSparseLR(args)),
-            "countmin" => new CountMinChoice(ReadCountMin(args)),
+            "countmin" or "count-min" => new CountMinChoice(ReadCountMin(args)),
             "mlp" => new MlpChoice(ReadMlp(args)),
-            _ => throw new UsageException($"psf {args.Command}: unknown app '{app}': use sparse-lr, countmin or mlp"),
+            _ => throw new UsageException($"psf {args.Command}: unknown app '{app}': use sparse-lr, countmin (or count-min) or mlp"),
         };
     }
 
@@ -41,13 +41,16 @@ public static class AppArguments
 
     public static CountMinOptions ReadCountMin(Arguments args)
     {
+        var defaults = new CountMinOptions();
         var o = new CountMinOptions
         {
-            Width = args.Int("width", 1 << 20, 16, 1 << 30),
-            Depth = args.Int("depth", 4, 1, 32),
-            Items = args.Long("items", 20_000_000, 1, 1L << 40),
-            Vocabulary = args.Int("vocabulary", 1_000_000, 1, 1 << 28),
-            Batch = args.Int("batch", 2_000_000, 1, 1 << 30),
+            Width = args.Int("width", defaults.Width, 16, 1 << 30),
+            Depth = args.Int("depth", defaults.Depth, 1, 32),
+            Items = args.Long("items", defaults.Items, 1, 1L << 40),
+            Vocabulary = args.Int("vocabulary", defaults.Vocabulary, 1, 1 << 28),
+            Skew = args.Double("skew", defaults.Skew, 0.01, 100),
+            Batch = args.Int("batch", defaults.Batch, 1, CountMinOptions.MaxBatch),
+            AggregatedIds = args.Int("aggregated-ids", defaults.AggregatedIds, 0, 1 << 28),
             Seed = (ulong)args.Long("seed", 1, 0),
         };
         try

@@ -25,6 +25,15 @@ public abstract record AppChoice
     /// <summary>Iterations each worker will report, for the progress bar (0 when unknown).</summary>
     public abstract int IterationsPerWorker(int workers);
 
+    /// <summary>Examples all workers together will report, for the progress bar (0 when unknown: iterations are counted then).</summary>
+    public virtual long ExamplesTotal => 0;
+
+    /// <summary>What the app calls the examples it reports.</summary>
+    public virtual string ExamplesName => "examples";
+
+    /// <summary>What the objective in the workers' reports is, for the progress bar; null when they report none.</summary>
+    public virtual string? ObjectiveName => "minibatch log loss";
+
     protected static double Metric(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, int worker, string name) =>
         finals.TryGetValue(worker, out var m) && m.TryGetValue(name, out double v) ? v : double.NaN;
 
@@ -77,11 +86,19 @@ public sealed record CountMinChoice(CountMinOptions Options) : AppChoice
         "--depth", Options.Depth.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--items", Options.Items.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--vocabulary", Options.Vocabulary.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--skew", Options.Skew.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         "--batch", Options.Batch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--aggregated-ids", Options.AggregatedIds.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--seed", Options.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
     ];
 
-    public override int IterationsPerWorker(int workers) => (int)Math.Ceiling(Options.Items / (double)workers / Options.Batch);
+    public override int IterationsPerWorker(int workers) => (int)Math.Ceiling(Options.Items / (double)workers / CountMinSketch.ReportEvery);
+
+    public override long ExamplesTotal => Options.Items;
+
+    public override string ExamplesName => "items";
+
+    public override string? ObjectiveName => null;
 
     public override IEnumerable<(string, double, string)> Summarise(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, double seconds)
     {
@@ -89,6 +106,7 @@ public sealed record CountMinChoice(CountMinOptions Options) : AppChoice
         yield return ("inserts_per_s", Options.Items / insertSeconds, "items/s");
         yield return ("max_relative_error", Metric(finals, 0, "max_relative_error"), "of the exact count");
         yield return ("max_error_over_n", Metric(finals, 0, "max_error_over_n"), $"of N (bound ε = {Options.Epsilon:0.###e0})");
+        yield return ("max_error_over_bound", Metric(finals, 0, "max_error_over_n") / Options.Epsilon, "of ε·N");
         yield return ("bound_violations", Metric(finals, 0, "bound_violations"), $"of {Metric(finals, 0, "queried")} queries");
         yield return ("seconds", seconds, "s");
     }
@@ -118,6 +136,8 @@ public sealed record MlpChoice(Apps.Mlp.MlpOptions Options) : AppChoice
 
     public override int IterationsPerWorker(int workers) =>
         Options.Epochs * Math.Max(1, (Options.Limit > 0 ? Options.Limit : 60_000) / workers / Options.BatchSize);
+
+    public override string? ObjectiveName => "minibatch cross-entropy";
 
     public override IEnumerable<(string, double, string)> Summarise(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, double seconds)
     {

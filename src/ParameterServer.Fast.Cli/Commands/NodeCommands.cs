@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
+using ParameterServer.Fast.Cli.Bench;
 using ParameterServer.Fast.Cli.CommandLine;
+using ParameterServer.Fast.Cli.Progress;
 using ParameterServer.Fast.Cluster.Nodes;
 using ParameterServer.Fast.Cluster.Operations;
 using ParameterServer.Fast.Transport.Connections;
@@ -32,15 +34,31 @@ public static class NodeCommands
         args.EnsureAllUsed();
         using MetricsEndpoint? metrics = MetricsArguments.Start(metricsOptions, output);
         var scheduler = new SchedulerNode(transport, listen, job, logs.CreateLogger("scheduler"));
+        // The scheduler sees every worker's reports: the job's progress is shown here (the app and
+        // so the totals are unknown to it: iterations, throughput and the objective, no ETA).
+        JobProgress view = JobProgress.For(output, quiet: false);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var finals = new SortedDictionary<int, IReadOnlyDictionary<string, double>>();
+        view.BeginTraining(new TrainingTally(job.Workers, 0, 0, "objective"), "job");
         scheduler.Progress += r =>
         {
-            if (r.Done)
-                output.WriteLine($"worker {r.Worker} done: {string.Join(", ", r.Metrics.Select(m => $"{m.Key} {m.Value:0.####}"))}");
+            view.OnReport(r, clock.Elapsed.TotalSeconds);
+            if (!r.Done)
+                return;
+            lock (finals)
+                finals[r.Worker] = r.Metrics;
+            view.Log.WriteLine($"worker {r.Worker} done: {string.Join(", ", r.Metrics.Select(m => $"{m.Key} {m.Value:0.####}"))}");
         };
         scheduler.Start();
-        output.WriteLine($"psf scheduler listening on {scheduler.Endpoint} for {job.Servers} servers and {job.Workers} workers");
-        scheduler.Finished.GetAwaiter().GetResult();
+        view.Log.WriteLine($"psf scheduler listening on {scheduler.Endpoint} for {job.Servers} servers and {job.Workers} workers");
+        view.RunAsync(async () =>
+        {
+            await scheduler.Finished.ConfigureAwait(false);
+            return 0;
+        }).GetAwaiter().GetResult();
         scheduler.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        view.Summary($"job done in {clock.Elapsed.TotalSeconds:0.0} s",
+            [.. finals.SelectMany(w => w.Value.Select(m => new BenchResult($"worker_{w.Key}_{m.Key}", m.Value, "")))]);
         return 0;
     }
 
@@ -79,8 +97,18 @@ public static class NodeCommands
         MetricsOptions? metricsOptions = MetricsArguments.Read(args);
         args.EnsureAllUsed();
         using MetricsEndpoint? metrics = MetricsArguments.Start(metricsOptions, output);
-        WorkerClient client = WorkerClient.ConnectAsync(transport, scheduler, logs.CreateLogger("worker")).GetAwaiter().GetResult();
-        app.RunAsync(client, CancellationToken.None).GetAwaiter().GetResult();
+        // A worker's own reports go to the scheduler, which shows the job's progress; here a
+        // spinner with the elapsed time on a terminal, one line when the work is done otherwise.
+        JobProgress view = JobProgress.For(output, quiet: false);
+        WorkerClient client = view.RunAsync(async () =>
+        {
+            WorkerClient connected;
+            using (view.BeginStage($"connecting to {scheduler}", 0, ""))
+                connected = await WorkerClient.ConnectAsync(transport, scheduler, logs.CreateLogger("worker")).ConfigureAwait(false);
+            using (view.BeginStage($"worker {connected.Rank}: {app.Name}", 0, ""))
+                await app.RunAsync(connected, CancellationToken.None).ConfigureAwait(false);
+            return connected;
+        }).GetAwaiter().GetResult();
         output.WriteLine($"psf worker {client.Rank} done");
         client.ShutdownRequested.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }).GetAwaiter().GetResult();
         client.DisposeAsync().AsTask().GetAwaiter().GetResult();

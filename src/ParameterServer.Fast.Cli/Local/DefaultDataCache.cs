@@ -1,4 +1,5 @@
 using ParameterServer.Fast.Apps.Data;
+using ParameterServer.Fast.Cli.Progress;
 
 namespace ParameterServer.Fast.Cli.Local;
 
@@ -9,7 +10,10 @@ namespace ParameterServer.Fast.Cli.Local;
 /// </summary>
 internal static class DefaultDataCache
 {
-    public static SparseDataSource Materialise(SparseDataSource source, TextWriter output)
+    // Examples generated per step of the progress bar: about a tenth of a second each here.
+    private const int Chunk = 10_000;
+
+    public static SparseDataSource Materialise(SparseDataSource source, JobProgress view)
     {
         if (source is not GeneratedData generated)
             return source;
@@ -19,11 +23,43 @@ internal static class DefaultDataCache
         if (!File.Exists(path))
         {
             Directory.CreateDirectory(dir);
-            output.WriteLine($"generating the default data set into {path} (once)");
-            SparseDataset all = g.Generate(0, g.Examples + generated.HeldOut);
-            BinaryDataset.Write(all, path);
+            view.Log.WriteLine($"generating the default data set into {path} (once)");
+            int total = g.Examples + generated.HeldOut;
+            var parts = new List<SparseDataset>();
+            using (IProgressStage stage = view.BeginStage("generating data", total, "examples"))
+            {
+                // The generator is a pure function of (seed, example index), so chunks concatenate
+                // to exactly the data set of one call.
+                for (int first = 0; first < total; first += Chunk)
+                {
+                    parts.Add(g.Generate(first, Math.Min(Chunk, total - first)));
+                    stage.Report(first + parts[^1].Count);
+                }
+            }
+            BinaryDataset.Write(Concatenate(parts), path);
         }
         return new FileData(path, TestFraction: generated.HeldOut / (double)(g.Examples + generated.HeldOut));
+    }
+
+    private static SparseDataset Concatenate(List<SparseDataset> parts)
+    {
+        int examples = parts.Sum(p => p.Count), entries = parts.Sum(p => p.Keys.Length);
+        var offsets = new int[examples + 1];
+        var keys = new ulong[entries];
+        var values = new float[entries];
+        var labels = new float[examples];
+        int example = 0, entry = 0;
+        foreach (SparseDataset p in parts)
+        {
+            for (int i = 0; i < p.Count; i++)
+                offsets[example + i + 1] = entry + p.Offsets[i + 1];
+            p.Keys.CopyTo(keys, entry);
+            p.Values.CopyTo(values, entry);
+            p.Labels.CopyTo(labels, example);
+            example += p.Count;
+            entry += p.Keys.Length;
+        }
+        return new SparseDataset(offsets, keys, values, labels);
     }
 
     private static string Folder()

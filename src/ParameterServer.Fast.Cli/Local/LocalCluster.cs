@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.Globalization;
 using ParameterServer.Fast.Apps.Data;
 using ParameterServer.Fast.Cli.Commands;
 using ParameterServer.Fast.Cli.Bench;
+using ParameterServer.Fast.Cli.Progress;
 using ParameterServer.Fast.Cluster.Nodes;
 using ParameterServer.Fast.Cluster.Protocol;
 using ParameterServer.Fast.Transport.Connections;
@@ -16,7 +16,8 @@ namespace ParameterServer.Fast.Cli.Local;
 /// <summary>
 /// `psf local`: a whole job on this machine: the scheduler, the servers and the workers, talking
 /// over the chosen transport (in-process hand-off, shared memory, or TCP on loopback), with a generated secret.
-/// Prints progress as the workers report it and a summary at the end.
+/// Shows progress as the workers report it (<see cref="JobProgress"/>: live bars on a terminal,
+/// plain lines otherwise) and a summary at the end.
 /// </summary>
 public sealed class LocalCluster(LocalOptions options, TextWriter output)
 {
@@ -31,6 +32,17 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
 
     public async Task<RunOutcome> RunJobAsync(CancellationToken cancellationToken)
     {
+        JobProgress view = JobProgress.For(output, options.Quiet);
+        var clock = new Stopwatch();
+        (AppChoice app, Dictionary<int, ProgressReport> finals, List<Reports.ProgressPoint> points) =
+            await view.RunAsync(() => RunUnderProgressAsync(view, clock, cancellationToken)).ConfigureAwait(false);
+        double seconds = clock.Elapsed.TotalSeconds;
+        IReadOnlyList<BenchResult> summary = Report(view, finals, seconds, app, points);
+        return new RunOutcome(summary, points, seconds);
+    }
+
+    private async Task<(AppChoice, Dictionary<int, ProgressReport>, List<Reports.ProgressPoint>)> RunUnderProgressAsync(JobProgress view, Stopwatch clock, CancellationToken cancellationToken)
+    {
         ClusterSecret secret = ClusterSecret.Generate();
         ITransport transport = options.Transport switch
         {
@@ -44,25 +56,33 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         {
             // The default data set is generated once into the cache folder; a user's file is read
             // once here, so a bad file is reported before any process starts.
-            app = new SparseLRChoice(lrChoice.Options with { Data = DefaultDataCache.Materialise(lrChoice.Options.Data, output) });
+            app = new SparseLRChoice(lrChoice.Options with { Data = DefaultDataCache.Materialise(lrChoice.Options.Data, view) });
             if (lrChoice.Options.Data is FileData file)
-                _ = file.Load();
+            {
+                using IProgressStage reading = view.BeginStage($"reading {Path.GetFileName(file.Path)}", 0, "examples");
+                (SparseDataset train, SparseDataset test) = file.Load();
+                reading.Report(train.Count + test.Count);
+            }
         }
         string mode = options.Transport == TransportKind.InProc ? "in one process" : "each its own process";
-        output.WriteLine($"psf local: {app.Name}, {options.Servers} servers, {options.Workers} workers, {options.Transport.ToString().ToLowerInvariant()} ({mode}), {options.App.Describe()}");
-        var clock = Stopwatch.StartNew();
+        view.Log.WriteLine($"psf local: {app.Name}, {options.Servers} servers, {options.Workers} workers, {options.Transport.ToString().ToLowerInvariant()} ({mode}), {options.App.Describe()}");
+        clock.Start();
         var job = new JobOptions { Servers = options.Servers, Workers = options.Workers, Replicas = options.Replicas };
         using Microsoft.Extensions.Logging.ILoggerFactory logs = Logging.Create();
         await using var scheduler = new SchedulerNode(transport, Listen("scheduler"), job, logs.CreateLogger("scheduler"));
-        var progress = new ProgressPrinter(output, options.Workers, options.App.IterationsPerWorker(options.Workers), options.Quiet, clock);
+        // Totals from the app as given: a generated data set knows its size before it is cached as a file.
+        AppChoice given = options.App;
+        view.BeginTraining(new TrainingTally(options.Workers, (long)given.IterationsPerWorker(options.Workers) * options.Workers, given.ExamplesTotal, given.ObjectiveName, given.ExamplesName), app.Name);
         var finals = new Dictionary<int, ProgressReport>();
         var points = new List<Reports.ProgressPoint>();
         scheduler.Progress += r =>
         {
             _trainingStarted.TrySetResult();
-            progress.OnReport(r);
+            double now = clock.Elapsed.TotalSeconds;
+            view.OnReport(r, now);
             if (!r.Done)
-                points.Add(new Reports.ProgressPoint(clock.Elapsed.TotalSeconds, r.Worker, r.Iteration, r.Objective));
+                lock (points)
+                    points.Add(new Reports.ProgressPoint(now, r.Worker, r.Iteration, r.Objective));
             if (r.Done)
                 lock (finals)
                     finals[r.Worker] = r;
@@ -72,10 +92,9 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         if (options.Transport == TransportKind.InProc)
             await RunInProcess(transport, scheduler, app, cancellationToken).ConfigureAwait(false);
         else
-            await RunAsProcesses(secret, scheduler, app, cancellationToken).ConfigureAwait(false);
-        double seconds = clock.Elapsed.TotalSeconds;
-        IReadOnlyList<BenchResult> summary = Report(finals, seconds, app, points);
-        return new RunOutcome(summary, points, seconds);
+            await RunAsProcesses(secret, scheduler, app, view.Log, cancellationToken).ConfigureAwait(false);
+        clock.Stop();
+        return (app, finals, points);
     }
 
     // shm names carry this process's id, so two jobs on one machine never meet.
@@ -103,10 +122,10 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             await s.DisposeAsync().ConfigureAwait(false);
     }
 
-    private async Task RunAsProcesses(ClusterSecret secret, SchedulerNode scheduler, AppChoice app, CancellationToken cancellationToken)
+    private async Task RunAsProcesses(ClusterSecret secret, SchedulerNode scheduler, AppChoice app, TextWriter log, CancellationToken cancellationToken)
     {
         var environment = new Dictionary<string, string> { ["PSF_SECRET"] = secret.ToHex() };
-        using var children = new ChildProcesses(output, environment);
+        using var children = new ChildProcesses(log, environment);
         string schedulerAddress = scheduler.Endpoint.ToString();
         for (int s = 0; s < options.Servers; s++)
             children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", Listen($"server-{s}").ToString(), .. TlsArguments()]);
@@ -114,7 +133,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. app.ToArguments(), .. TlsArguments()]);
         Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);
         using var killing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task kills = InjectFaults(children, killing.Token);
+        Task kills = InjectFaults(children, log, killing.Token);
         Task first = await Task.WhenAny(finished, children.Failure).ConfigureAwait(false);
         killing.Cancel();
         try
@@ -134,7 +153,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     // --kill worker:N@S: SIGKILL that worker's process at S seconds, then start a replacement,
     // which the scheduler hands the dead worker's shard to rerun. --kill server:N@S: SIGKILL that
     // server; the next server of each of its chains takes over (needs --replicas 2 or more).
-    private async Task InjectFaults(ChildProcesses children, CancellationToken cancellationToken)
+    private async Task InjectFaults(ChildProcesses children, TextWriter log, CancellationToken cancellationToken)
     {
         // Seconds count from the first progress report: a kill lands in training, however long
         // the processes took to start on a busy machine.
@@ -150,11 +169,11 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             {
                 _serverKilledAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                 children.Kill(name);
-                output.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] killed {name} with SIGKILL; its ranges fail over to their backups");
+                log.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] killed {name} with SIGKILL; its ranges fail over to their backups");
                 continue;
             }
             children.Kill(name);
-            output.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] killed {name} (the process, whatever rank it had) with SIGKILL; starting a replacement");
+            log.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] killed {name} (the process, whatever rank it had) with SIGKILL; starting a replacement");
             // The replacement must find the rank free: wait until the scheduler has noticed the death.
             await Task.Delay(TimeSpan.FromMilliseconds(300), cancellationToken).ConfigureAwait(false);
             children.Restart(name);
@@ -166,7 +185,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     private long _serverKilledAtUnixMs;
     private readonly TaskCompletionSource _trainingStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private List<BenchResult> Report(Dictionary<int, ProgressReport> finals, double seconds, AppChoice app, List<Reports.ProgressPoint> points)
+    private List<BenchResult> Report(JobProgress view, Dictionary<int, ProgressReport> finals, double seconds, AppChoice app, List<Reports.ProgressPoint> points)
     {
         if (!finals.ContainsKey(0))
             throw new InvalidOperationException("worker 0 finished without its final report");
@@ -188,10 +207,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         double[] recovered = [.. finals.Values.Select(r => r.Metrics.GetValueOrDefault("recovered_at_unix_ms")).Where(t => t > _serverKilledAtUnixMs && _serverKilledAtUnixMs > 0)];
         if (recovered.Length > 0)
             summary.Add(new BenchResult("recovery_seconds", (recovered.Min() - _serverKilledAtUnixMs) / 1000.0, "s"));
-        output.WriteLine();
-        output.WriteLine($"done in {seconds:0.0} s");
-        foreach (BenchResult r in summary)
-            output.WriteLine("  " + JsonReport.Format(r));
+        view.Summary($"done in {seconds:0.0} s", summary);
         var config = new Dictionary<string, object>
         {
             ["app"] = app.Name, ["servers"] = options.Servers, ["workers"] = options.Workers,
@@ -206,37 +222,5 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         if (options.Report is not null)
             Reports.RunReport.Write(options.Report, $"psf local: {app.Describe()}", config, summary, points, output);
         return summary;
-    }
-
-    /// <summary>Prints a progress line per report, at most a few per second.</summary>
-    private sealed class ProgressPrinter(TextWriter output, int workers, int iterationsPerWorker, bool quiet, Stopwatch clock)
-    {
-        private readonly long[] _iterations = new long[workers];
-        private readonly double[] _loss = new double[workers];
-        private long _examples;
-        private double _lastPrint = -1;
-
-        public void OnReport(ProgressReport r)
-        {
-            _iterations[r.Worker] = r.Iteration;
-            if (!r.Done)
-                _loss[r.Worker] = r.Objective;
-            _examples = Math.Max(_examples, 0) + 0;
-            double now = clock.Elapsed.TotalSeconds;
-            if (quiet || (now - _lastPrint < 0.25 && !r.Done))
-                return;
-            _lastPrint = now;
-            long done = _iterations.Sum();
-            long total = (long)iterationsPerWorker * workers;
-            double fraction = total == 0 ? 1 : Math.Min(1, done / (double)total);
-            int filled = (int)(fraction * 30);
-            double eta = fraction > 0 ? now * (1 - fraction) / fraction : double.NaN;
-            double loss = _loss.Where(l => l > 0).DefaultIfEmpty(double.NaN).Average();
-            string objective = double.IsNaN(loss) ? "" : string.Create(CultureInfo.InvariantCulture, $"  minibatch log loss {loss:0.0000}");
-            output.WriteLine(total == 0
-                ? string.Create(CultureInfo.InvariantCulture, $"{now,6:0.0}s  iterations {done}{objective}")
-                : string.Create(CultureInfo.InvariantCulture,
-                    $"[{new string('#', filled)}{new string('.', 30 - filled)}] {fraction,4:P0}  {now,6:0.0}s  iterations {done}/{total}{objective}  ETA {eta:0}s"));
-        }
     }
 }
