@@ -61,7 +61,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         {
             progress.OnReport(r);
             if (!r.Done)
-                points.Add(new Reports.ProgressPoint(clock.Elapsed.TotalSeconds, r.Worker, r.Iteration, r.Objective));
+                points.Add(new Reports.ProgressPoint(clock.Elapsed.TotalSeconds, r.Worker, r.Iteration, r.Objective) { Metrics = r.Metrics });
             if (r.Done)
                 lock (finals)
                     finals[r.Worker] = r;
@@ -163,6 +163,9 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             summary.Add(new BenchResult($"worker_{r.Worker}_compute_seconds", Metric("compute_seconds"), "s") { Extra = { ["worker"] = r.Worker } });
             summary.Add(new BenchResult($"worker_{r.Worker}_wait_seconds", Metric("wait_seconds"), "s") { Extra = { ["worker"] = r.Worker } });
         }
+        Reports.Convergence? convergence = null;
+        if (options.Baseline && app is SparseLRChoice { Options.Algorithm: Apps.SparseLR.SparseLRAlgorithm.BlockProximal } lr)
+            convergence = BaselineComparison.Run(lr.Options, points, options.Workers, summary, output);
         output.WriteLine();
         output.WriteLine($"done in {seconds:0.0} s");
         foreach (BenchResult r in summary)
@@ -179,7 +182,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             output.WriteLine($"wrote {options.Json}");
         }
         if (options.Report is not null)
-            Reports.RunReport.Write(options.Report, $"psf local: {app.Describe()}", config, summary, points, output);
+            Reports.RunReport.Write(options.Report, $"psf local: {app.Describe()}", config, summary, points, output, convergence);
         return summary;
     }
 
