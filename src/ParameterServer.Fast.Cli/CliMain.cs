@@ -62,13 +62,15 @@ public static class CliMain
                                 --app sparse-lr|countmin|mlp --servers N --workers M --transport inproc|shm|tcp
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
                                 [--tls] [--kill worker:N@SECONDS] [--json FILE] [--report DIR]
+                                sparse-lr: [--algorithm block-prox|ftrl] [--blocks B] [--l1 L] [--l2 L]
+                                [--kkt-filter on|off] [--baseline on|off]
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
               server            a server: --scheduler tcp://HOST:PORT|shm://NAME [--listen tcp://HOST:PORT|shm://NAME] [--advertise HOST]
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
                                 (every node needs the same secret: PSF_SECRET or --secret-file FILE;
                                  --tls or --tls-cert FILE.pfx encrypts TCP on every node)
               data              gen-sparse --out FILE [--format libsvm|binary] | convert IN OUT [--skip-bad-lines]
-              bench SUITE       benchmarks: kernels, codec, or all (--check compares with perf/baselines)
+              bench SUITE       benchmarks: kernels, codec, transport, kv, apps, or all (--check compares with perf/baselines)
               version           versions of psf and of the native shim
             """);
     }

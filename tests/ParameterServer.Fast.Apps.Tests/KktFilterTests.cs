@@ -38,6 +38,21 @@ public class KktFilterTests
     }
 
     [Test]
+    public void FeaturesWhoseMassIsInsideTheBandAreScreenedForGood()
+    {
+        // |Σᵢ (pᵢ − yᵢ) xᵢⱼ| ≤ Σᵢ |xᵢⱼ|: with the mass at most λ₁ the gradient can never leave the band.
+        var data = new SparseDataset([0, 2, 4, 5], [1, 2, 1, 3, 3], [1f, -2f, 1f, 0.5f, 4f], [1f, 0f, 1f]);
+        var columns = ShardColumns.Build(data);
+        Assert.That(FeatureMass.Of(columns), Is.EqualTo(new[] { 2f, 2f, 4.5f }));
+        Assert.That(FeatureMass.Screened([2f, 2f, 4.5f], L1), Is.EqualTo(new[] { false, false, false }), "a mass of exactly λ₁ is kept: the screen stays 1e-6 below it for float rounding");
+        Assert.That(FeatureMass.Screened([1.9f, 2.1f, 0f], L1), Is.EqualTo(new[] { true, false, true }));
+        var active = new ActiveFeatures([[0, 2], [1]]);
+        active.Screen([true, false, false]);
+        active.Reset(0);
+        Assert.That(active.Of(0).ToArray(), Is.EqualTo(new[] { 2 }), "a reset does not bring a screened feature back");
+    }
+
+    [Test]
     public void DroppedFeaturesLeaveTheActiveSetUntilAReset()
     {
         var active = new ActiveFeatures([[0, 2, 4, 6], [1, 3, 5]]);

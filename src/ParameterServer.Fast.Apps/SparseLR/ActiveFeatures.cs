@@ -8,7 +8,7 @@ namespace ParameterServer.Fast.Apps.SparseLR;
 /// </summary>
 public sealed class ActiveFeatures
 {
-    private readonly int[][] _all;
+    private int[][] _all;
     private readonly int[][] _active;
     private readonly int[] _counts;
 
@@ -27,6 +27,25 @@ public sealed class ActiveFeatures
 
     /// <summary>Active features over every block.</summary>
     public long Count => _counts.Sum(c => (long)c);
+
+    /// <summary>
+    /// Removes for good the features <paramref name="screened"/> marks (by position): ones whose
+    /// gradient can never leave the L1 band, so no reset brings them back.
+    /// </summary>
+    public void Screen(ReadOnlySpan<bool> screened)
+    {
+        for (int b = 0; b < _all.Length; b++)
+        {
+            var kept = new List<int>(_all[b].Length);
+            foreach (int feature in _all[b])
+            {
+                if (!screened[feature])
+                    kept.Add(feature);
+            }
+            _all[b] = [.. kept];
+            Reset(b);
+        }
+    }
 
     /// <summary>Makes every feature of the block active again.</summary>
     public void Reset(int block)

@@ -23,6 +23,8 @@ public static class BlockProximalBaseline
         o.Validate();
         var shard = new LogisticShard(ShardColumns.Build(train));
         var active = new ActiveFeatures(new FeatureBlocks(o.Blocks).Split(shard.Data.Keys));
+        if (o.KktFilter)
+            active.Screen(FeatureMass.Screened(FeatureMass.Of(shard.Data), o.L1));
         // The KKT condition always shapes the curvature; o.KktFilter decides whether inactive features still travel.
         var kkt = new KktFilter(new ProximalKktCondition(key => shard.Weights[shard.Data.IndexOf(key)], o.L1));
         var settings = new UpdaterSettings(LearningRate: 1f, L1: o.L1, L2: o.L2);

@@ -29,6 +29,8 @@ public static class BlockProximalWorker
     /// <summary>The barrier all workers pass before training, so the seconds of their traces share an origin.</summary>
     private const uint StartBarrier = 2;
     private const uint EndBarrier = 3;
+    /// <summary>Every worker's feature masses are in.</summary>
+    private const uint MassBarrier = 4;
 
     public static TableSpec WeightsSpec(SparseLROptions o) =>
         TableSpec.Sparse(TableName, BlockRound.Width, UpdaterKind.BlockProximal) with
@@ -49,6 +51,8 @@ public static class BlockProximalWorker
         // The KKT condition always shapes the curvature; o.KktFilter decides whether inactive features still travel.
         var kkt = new KktFilter(new ProximalKktCondition(key => shard.Weights[shard.Data.IndexOf(key)], o.L1));
         long first = client.Clock;
+        if (o.KktFilter)
+            await ScreenAsync(client, shard, active, o.L1, pushMasses: first == 0, cancellationToken).ConfigureAwait(false);
         if (first > 0)
             await CatchUpAsync(client, table, shard, active, kkt, cancellationToken).ConfigureAwait(false);
         await client.BarrierAsync(StartBarrier, cancellationToken).ConfigureAwait(false);
@@ -66,6 +70,20 @@ public static class BlockProximalWorker
         if (client.Rank == 0)
             result = await SparseLogisticRegression.EvaluateAsync(client, table, o, train, test, result, cancellationToken).ConfigureAwait(false);
         return result;
+    }
+
+    // The masses of the features over all shards, summed by the servers, screen out those that can
+    // never become nonzero (a replacement worker's predecessor already pushed the shard's masses).
+    private static async Task ScreenAsync(WorkerClient client, LogisticShard shard, ActiveFeatures active, float l1, bool pushMasses, CancellationToken cancellationToken)
+    {
+        TableHandle masses = await client.DeclareTableAsync(FeatureMass.Spec, cancellationToken).ConfigureAwait(false);
+        ulong[] keys = shard.Data.Keys;
+        if (pushMasses)
+            await client.PushAsync(masses, keys, FeatureMass.Of(shard.Data), cancellationToken).ConfigureAwait(false);
+        await client.BarrierAsync(MassBarrier, cancellationToken).ConfigureAwait(false);
+        var total = new float[keys.Length];
+        await client.PullAsync(masses, keys, total, ClusterConsistency.Eventual, cancellationToken).ConfigureAwait(false);
+        active.Screen(FeatureMass.Screened(total, l1));
     }
 
     // A replacement worker starts where the others are: the servers' weights give its margins.
@@ -87,6 +105,9 @@ public static class BlockProximalWorker
         private readonly Queue<(BlockRound Round, Task Pull)> _inFlight = new();
         private readonly Stack<BlockRound> _spare = new();
         private readonly long _started = Stopwatch.GetTimestamp();
+        // A block's next round waits for its previous one, whatever τ: the KKT filter must have
+        // judged the last round's rows before the block's features are chosen again.
+        private readonly long _lag = Math.Min(o.MaxDelay, o.Blocks - 1);
 
         public long Iterations { get; private set; }
         public double ComputeSeconds { get; private set; }
@@ -97,9 +118,6 @@ public static class BlockProximalWorker
         {
             int blocks = o.Blocks;
             long last = (long)o.Epochs * blocks;
-            // A block's next round waits for its previous one, whatever τ: the KKT filter must have
-            // judged the last round's rows before the block's features are chosen again.
-            long lag = Math.Min(o.MaxDelay, blocks - 1);
             await ReportAsync((int)(first / blocks), first).ConfigureAwait(false);
             for (long t = first; t < last; t++)
             {
@@ -107,7 +125,7 @@ public static class BlockProximalWorker
                 int block = (int)(t % blocks);
                 int pass = (int)(t / blocks);
                 // Apply what the servers have finished, oldest first; wait only for rounds older than τ.
-                while (_inFlight.Count > 0 && (_inFlight.Peek().Pull.IsCompleted || _inFlight.Peek().Round.Round <= t - lag))
+                while (_inFlight.Count > 0 && (_inFlight.Peek().Pull.IsCompleted || _inFlight.Peek().Round.Round <= t - _lag))
                     await ApplyOldestAsync().ConfigureAwait(false);
                 // A pass is reported once the rounds this iteration must see are in: with τ = 0 all of its own.
                 if (block == 0 && t > first)
@@ -125,7 +143,9 @@ public static class BlockProximalWorker
                 // The round's pull goes out at once and is answered when every worker pushed the
                 // round (sequential consistency at the round's clock), so its rows are final.
                 Task pull = client.PullAsync(table, round.Keys, round.Rows, ClusterConsistency.Sequential, cancellationToken).AsTask();
-                shard.Pending(round.Moving, 1);
+                // With τ = 0 a round is always applied before the next is computed: nothing to count.
+                if (_lag > 0)
+                    shard.Pending(round.Moving, 1);
                 _inFlight.Enqueue((round, pull));
                 ComputeSeconds += Seconds(t1 - t0);
                 WaitSeconds += Seconds(Stopwatch.GetTimestamp() - t1);
@@ -144,7 +164,8 @@ public static class BlockProximalWorker
             long t0 = Stopwatch.GetTimestamp();
             await pull.ConfigureAwait(false);
             long t1 = Stopwatch.GetTimestamp();
-            shard.Pending(round.Moving, -1);
+            if (_lag > 0)
+                shard.Pending(round.Moving, -1);
             round.Apply(shard, active, kkt);
             WaitSeconds += Seconds(t1 - t0);
             ComputeSeconds += Seconds(Stopwatch.GetTimestamp() - t1);
