@@ -62,7 +62,9 @@ public static class CliMain
               local             an embedded cluster on this machine training a model:
                                 --app sparse-lr|countmin|mlp --servers N --workers M --transport inproc|shm|tcp
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
-                                [--tls] [--kill worker:N@SECONDS] [--json FILE] [--report DIR] [--quiet]
+                                [--tls] [--replicas R] [--kill server:N@SECONDS|worker:N@SECONDS] [--json FILE] [--report DIR] [--quiet]
+                                sparse-lr: [--algorithm block-prox|ftrl] [--blocks B] [--l1 L] [--l2 L]
+                                [--kkt-filter on|off] [--baseline on|off]
                                 count-min: [--items N] [--width W] [--depth D] [--vocabulary V] [--skew S]
                                 [--batch B] [--aggregated-ids K]
                                 progress: live bars on a terminal, plain lines otherwise (PSF_PROGRESS=plain forces them)
@@ -74,7 +76,7 @@ public static class CliMain
               status            a running job's nodes, clocks, throughput, ranges and replicas:
                                 --scheduler tcp://HOST:PORT [--timeout S] [--ranges] (the job's secret, as a node)
               data              gen-sparse --out FILE [--format libsvm|binary] | convert IN OUT [--skip-bad-lines]
-              bench SUITE       benchmarks: kernels, codec, transport, kv, countmin, or all (--check compares with perf/baselines)
+              bench SUITE       benchmarks: kernels, codec, transport, kv, countmin, apps, or all (--check compares with perf/baselines)
               version           versions of psf and of the native shim
             """);
     }

@@ -37,9 +37,9 @@ public class AppConvergenceTests
     }
 
     [Test, CancelAfter(120_000)]
-    public async Task SparseLogisticRegressionLearnsTheHiddenModel()
+    public async Task SparseLogisticRegressionByFtrlLearnsTheHiddenModel()
     {
-        var o = new SparseLROptions { Data = new GeneratedData(new ClickLogGenerator { Examples = 20_000, Seed = 5 }, 5_000), Epochs = 3, MaxDelay = 1 };
+        SparseLROptions o = SparseLROptions.For(SparseLRAlgorithm.Ftrl) with { Data = new GeneratedData(new ClickLogGenerator { Examples = 20_000, Seed = 5 }, 5_000), Epochs = 3, MaxDelay = 1 };
         Dictionary<int, ProgressReport> finals = await InProcessJob.RunAsync(2, 2, c => SparseLogisticRegression.RunAndReportAsync(c, o), TimeSpan.FromSeconds(100));
         IReadOnlyDictionary<string, double> m = finals[0].Metrics;
         Assert.That(m["auc"], Is.GreaterThan(0.68), "well above chance (0.5)");

@@ -84,4 +84,28 @@ public class CliTests
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error, Does.Contain("count-min"));
     }
+
+    [Test, CancelAfter(120_000)]
+    public void ABlockProximalJobReportsItsConvergenceAgainstTheSingleProcessBaseline()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"psf-report-{Guid.NewGuid():N}");
+        try
+        {
+            (int code, string output, string error) = Run("local", "--transport", "inproc", "--algorithm", "block-prox", "--examples", "4000", "--epochs", "4",
+                "--max-delay", "0", "--quiet", "--report", dir);
+            Assert.That(code, Is.EqualTo(0), output + error);
+            Dictionary<string, double> results = Bench.JsonReport.ReadResults(Path.Combine(dir, "results.json"));
+            foreach (string name in new[] { "objective", "test_logloss", "auc", "accuracy", "seconds", "worker_bytes_per_iteration", "nonzeros", "baseline_objective", "baseline_seconds" })
+                Assert.That(results, Contains.Key(name));
+            // Sequential consistency: the job takes the baseline's steps, up to the order floats are added in.
+            Assert.That(results["objective"], Is.EqualTo(results["baseline_objective"]).Within(1e-4 * results["baseline_objective"]));
+            Assert.That(File.Exists(Path.Combine(dir, "convergence.png")), Is.True, "Figure 9");
+            Assert.That(File.ReadAllText(Path.Combine(dir, "index.html")), Does.Contain("Figure 9"));
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+        }
+    }
 }

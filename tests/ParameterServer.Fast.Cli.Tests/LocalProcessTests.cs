@@ -44,7 +44,8 @@ public class LocalProcessTests
         Directory.CreateDirectory(dir);
         try
         {
-            string[] common = ["--examples", "60000", "--epochs", "2", "--quiet"];
+            // Asynchronous SGD (FTRL): a replacement reruns its shard's minibatches while the others go on.
+            string[] common = ["--algorithm", "ftrl", "--examples", "60000", "--epochs", "2", "--quiet"];
             (int cleanCode, string cleanOut) = await RunPsf(["local", .. common, "--json", Path.Combine(dir, "clean.json")]);
             Assert.That(cleanCode, Is.EqualTo(0), cleanOut);
             (int code, string output) = await RunPsf(["local", .. common, "--kill", "worker:1@1.5", "--json", Path.Combine(dir, "killed.json")]);

@@ -31,3 +31,11 @@ public sealed record FileData(string Path, bool SkipBadLines = false, double Tes
 
     public override string Describe() => $"the examples of {Path}";
 }
+
+/// <summary>Examples already in memory: for benchmarks and tests that run several jobs in one process on the same data.</summary>
+public sealed record InMemoryData(SparseDataset Train, SparseDataset Test, string Description) : SparseDataSource
+{
+    public override (SparseDataset Train, SparseDataset Test) Load() => (Train, Test);
+
+    public override string Describe() => Description;
+}

@@ -1,31 +1,19 @@
-using System.Diagnostics;
 using ParameterServer.Fast.Apps.Data;
 using ParameterServer.Fast.Apps.Evaluation;
 using ParameterServer.Fast.Cluster.Nodes;
 using ParameterServer.Fast.Cluster.Protocol;
 using ParameterServer.Fast.Core.Keys;
-using ParameterServer.Fast.Core.Tables;
-using ParameterServer.Fast.Core.Updaters;
 using ClusterConsistency = ParameterServer.Fast.Cluster.Consistency.Consistency;
 
 namespace ParameterServer.Fast.Apps.SparseLR;
 
 /// <summary>
-/// Sparse logistic regression with L1, trained by asynchronous minibatch SGD against the servers'
-/// FTRL-proximal updater: per minibatch a worker pulls the weights of the batch's features (under
-/// bounded delay τ), computes the log-loss gradient, pushes it, and ends the iteration.
+/// Sparse logistic regression with L1 (and optional L2) on the parameter server, by the paper's
+/// delayed block proximal gradient (<see cref="BlockProximalWorker"/>) or by asynchronous SGD with
+/// FTRL-proximal on the servers (<see cref="FtrlWorker"/>). Worker 0 scores the final model.
 /// </summary>
 public static class SparseLogisticRegression
 {
-    public const string TableName = "lr-weights";
-
-    public static TableSpec WeightsSpec(SparseLROptions o) =>
-        TableSpec.Sparse(TableName, 1, UpdaterKind.Ftrl) with
-        {
-            Settings = new UpdaterSettings(LearningRate: o.LearningRate, L1: o.L1, L2: o.L2, Beta: 1f),
-            MaxRows = 1 << 26,
-        };
-
     /// <summary>Runs the worker's part of the job, then sends the final report with its results.</summary>
     public static async Task<SparseLRResult> RunAndReportAsync(WorkerClient client, SparseLROptions o, CancellationToken cancellationToken = default)
     {
@@ -37,81 +25,51 @@ public static class SparseLogisticRegression
         return r;
     }
 
-    public static async Task<SparseLRResult> RunWorkerAsync(WorkerClient client, SparseLROptions o, CancellationToken cancellationToken = default)
-    {
-        TableHandle table = await client.DeclareTableAsync(WeightsSpec(o), cancellationToken).ConfigureAwait(false);
-        (SparseDataset train, SparseDataset test) = o.Data.Load();
-        SparseDataset shard = train.Shard(client.Rank, client.Workers);
-        var consistency = new ClusterConsistency(o.MaxDelay);
-        int batches = Math.Max(1, (shard.Count + o.BatchSize - 1) / o.BatchSize);
-        int reportEvery = Math.Max(1, batches / Math.Max(1, o.ReportsPerEpoch));
-        var batch = new Minibatch();
-        double compute = 0, wait = 0, lossSum = 0;
-        long examples = 0, iterations = 0, lossCount = 0;
-        for (int epoch = 0; epoch < o.Epochs; epoch++)
-        {
-            for (int b = 0; b < batches; b++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                int start = b * o.BatchSize, count = Math.Min(o.BatchSize, shard.Count - start);
-                long t0 = Stopwatch.GetTimestamp();
-                batch.Load(shard, start, count);
-                long t1 = Stopwatch.GetTimestamp();
-                await client.PullAsync(table, batch.Keys, batch.Weights, consistency, cancellationToken).ConfigureAwait(false);
-                long t2 = Stopwatch.GetTimestamp();
-                lossSum += batch.Gradient(shard, start, count);
-                lossCount += count;
-                if (client.Rank == 1 && o.Straggler > TimeSpan.Zero)
-                    Thread.Sleep(o.Straggler);
-                long t3 = Stopwatch.GetTimestamp();
-                await client.PushAsync(table, batch.Keys, batch.Gradients, cancellationToken).ConfigureAwait(false);
-                await client.AdvanceClockAsync().ConfigureAwait(false);
-                long t4 = Stopwatch.GetTimestamp();
-                compute += Seconds(t1 - t0) + Seconds(t3 - t2);
-                wait += Seconds(t2 - t1) + Seconds(t4 - t3);
-                examples += count;
-                iterations++;
-                if (iterations % reportEvery == 0)
-                {
-                    await client.ReportAsync(new ProgressReport(client.Rank, iterations, lossSum / lossCount, examples, compute, wait, false)).ConfigureAwait(false);
-                    lossSum = 0;
-                    lossCount = 0;
-                }
-            }
-        }
-        await client.FinishIterationsAsync().ConfigureAwait(false);
-        await client.BarrierAsync(1, cancellationToken).ConfigureAwait(false);
-        var result = new SparseLRResult { Worker = client.Rank, Iterations = iterations, Examples = examples, ComputeSeconds = compute, WaitSeconds = wait, BytesSent = client.BytesSent };
-        if (client.Rank == 0)
-            result = await EvaluateAsync(client, table, o, train, test, result, cancellationToken).ConfigureAwait(false);
-        return result;
-    }
+    public static Task<SparseLRResult> RunWorkerAsync(WorkerClient client, SparseLROptions o, CancellationToken cancellationToken = default) =>
+        o.Algorithm == SparseLRAlgorithm.BlockProximal
+            ? BlockProximalWorker.RunAsync(client, o, cancellationToken)
+            : FtrlWorker.RunAsync(client, o, cancellationToken);
 
-    // Worker 0 scores the final model: the objective over all training data and the held-out metrics.
-    private static async Task<SparseLRResult> EvaluateAsync(WorkerClient client, TableHandle table, SparseLROptions o, SparseDataset train, SparseDataset test,
+    /// <summary>Scores the servers' final model: the objective over all training data and the held-out metrics.</summary>
+    internal static async Task<SparseLRResult> EvaluateAsync(WorkerClient client, TableHandle table, SparseLROptions o, SparseDataset train, SparseDataset test,
         SparseLRResult result, CancellationToken cancellationToken)
     {
-        (double[] trainP, double l1Norm, long nonZeros) = await PredictAsync(client, table, train, cancellationToken).ConfigureAwait(false);
-        (double[] testP, _, _) = await PredictAsync(client, table, test, cancellationToken).ConfigureAwait(false);
-        double trainLoss = Metrics.LogLoss(trainP, train.Labels);
+        ModelScore onTrain = await PredictAsync(client, table, train, cancellationToken).ConfigureAwait(false);
+        ModelScore onTest = await PredictAsync(client, table, test, cancellationToken).ConfigureAwait(false);
+        double trainLoss = Metrics.LogLoss(onTrain.P, train.Labels);
+        // FTRL's λ₂ is in its own per-coordinate units, not a term of this objective.
+        double l2 = o.Algorithm == SparseLRAlgorithm.BlockProximal ? o.L2 / 2 * onTrain.SquaredNorm : 0;
         return result with
         {
             TrainLogLoss = trainLoss,
-            Objective = trainLoss + (o.L1 * l1Norm / train.Count),
-            TestLogLoss = Metrics.LogLoss(testP, test.Labels),
-            Auc = Metrics.Auc(testP, test.Labels),
-            Accuracy = Metrics.Accuracy(testP, test.Labels),
-            NonZeros = nonZeros,
+            Objective = trainLoss + (((o.L1 * onTrain.L1Norm) + l2) / train.Count),
+            TestLogLoss = Metrics.LogLoss(onTest.P, test.Labels),
+            Auc = Metrics.Auc(onTest.P, test.Labels),
+            Accuracy = Metrics.Accuracy(onTest.P, test.Labels),
+            NonZeros = onTrain.NonZeros,
         };
     }
 
-    /// <summary>Probabilities of every example under the servers' current weights, ‖w‖₁ and nonzeros over its features.</summary>
-    public static async Task<(double[] P, double L1Norm, long NonZeros)> PredictAsync(WorkerClient client, TableHandle table, SparseDataset data, CancellationToken cancellationToken)
+    /// <summary>Probabilities of examples under a model, and the model's norms over their features.</summary>
+    public sealed record ModelScore(double[] P, double L1Norm, double SquaredNorm, long NonZeros);
+
+    /// <summary>Scores every example of <paramref name="data"/> under the servers' current weights (the first value of each row).</summary>
+    public static async Task<ModelScore> PredictAsync(WorkerClient client, TableHandle table, SparseDataset data, CancellationToken cancellationToken)
     {
         ulong[] keys = (ulong[])data.Keys.Clone();
         keys = keys[..KeySet.SortUnique(keys)];
+        int width = table.Spec.Width;
+        var rows = new float[keys.Length * width];
+        await client.PullAsync(table, keys, rows, ClusterConsistency.Eventual, cancellationToken).ConfigureAwait(false);
         var weights = new float[keys.Length];
-        await client.PullAsync(table, keys, weights, ClusterConsistency.Eventual, cancellationToken).ConfigureAwait(false);
+        for (int j = 0; j < keys.Length; j++)
+            weights[j] = rows[j * width];
+        return Score(data, keys, weights);
+    }
+
+    /// <summary>Scores every example of <paramref name="data"/> under weights given for sorted <paramref name="keys"/> (others count as 0).</summary>
+    public static ModelScore Score(SparseDataset data, ReadOnlySpan<ulong> keys, ReadOnlySpan<float> weights)
+    {
         var p = new double[data.Count];
         for (int i = 0; i < data.Count; i++)
         {
@@ -119,68 +77,21 @@ public static class SparseLogisticRegression
             ReadOnlySpan<ulong> k = data.KeysOf(i);
             ReadOnlySpan<float> v = data.ValuesOf(i);
             for (int f = 0; f < k.Length; f++)
-                margin += weights[KeySet.LowerBound(keys, k[f])] * v[f];
+            {
+                int j = KeySet.LowerBound(keys, k[f]);
+                if (j < keys.Length && keys[j] == k[f])
+                    margin += weights[j] * v[f];
+            }
             p[i] = 1 / (1 + Math.Exp(-margin));
         }
-        double l1 = 0;
+        double l1 = 0, squares = 0;
         long nonZeros = 0;
         foreach (float w in weights)
         {
             l1 += Math.Abs(w);
+            squares += (double)w * w;
             nonZeros += w != 0 ? 1 : 0;
         }
-        return (p, l1, nonZeros);
-    }
-
-    private static double Seconds(long ticks) => ticks / (double)Stopwatch.Frequency;
-
-    /// <summary>The unique features of a minibatch, their pulled weights and pushed gradients.</summary>
-    private sealed class Minibatch
-    {
-        private ulong[] _keys = new ulong[1024];
-        private float[] _weights = new float[1024];
-        private float[] _gradients = new float[1024];
-        private int _count;
-
-        public ReadOnlyMemory<ulong> Keys => _keys.AsMemory(0, _count);
-        public Memory<float> Weights => _weights.AsMemory(0, _count);
-        public ReadOnlyMemory<float> Gradients => _gradients.AsMemory(0, _count);
-
-        public void Load(SparseDataset data, int start, int count)
-        {
-            int from = data.Offsets[start], to = data.Offsets[start + count];
-            if (_keys.Length < to - from)
-            {
-                _keys = new ulong[to - from];
-                _weights = new float[to - from];
-                _gradients = new float[to - from];
-            }
-            data.Keys.AsSpan(from, to - from).CopyTo(_keys);
-            _count = KeySet.SortUnique(_keys.AsSpan(0, to - from));
-        }
-
-        /// <summary>Fills the gradient of the summed log loss; returns the summed log loss before the update.</summary>
-        public double Gradient(SparseDataset data, int start, int count)
-        {
-            Span<float> g = _gradients.AsSpan(0, _count);
-            g.Clear();
-            ReadOnlySpan<ulong> keys = _keys.AsSpan(0, _count);
-            double loss = 0;
-            for (int i = start; i < start + count; i++)
-            {
-                ReadOnlySpan<ulong> k = data.KeysOf(i);
-                ReadOnlySpan<float> v = data.ValuesOf(i);
-                double margin = 0;
-                for (int f = 0; f < k.Length; f++)
-                    margin += _weights[KeySet.LowerBound(keys, k[f])] * v[f];
-                double p = 1 / (1 + Math.Exp(-margin));
-                float y = data.Labels[i];
-                loss -= y > 0.5f ? Math.Log(Math.Max(p, 1e-12)) : Math.Log(Math.Max(1 - p, 1e-12));
-                float residual = (float)(p - y);
-                for (int f = 0; f < k.Length; f++)
-                    g[KeySet.LowerBound(keys, k[f])] += residual * v[f];
-            }
-            return loss;
-        }
+        return new ModelScore(p, l1, squares, nonZeros);
     }
 }

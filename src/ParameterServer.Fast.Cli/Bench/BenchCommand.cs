@@ -9,7 +9,7 @@ namespace ParameterServer.Fast.Cli.Bench;
 /// </summary>
 public static class BenchCommand
 {
-    public static IReadOnlyList<IBenchSuite> Suites { get; } = [new KernelBench(), new CodecBench(), new TransportBench(), new KvBench(), new CountMinBench()];
+    public static IReadOnlyList<IBenchSuite> Suites { get; } = [new KernelBench(), new CodecBench(), new TransportBench(), new KvBench(), new CountMinBench(), new AppsBench()];
 
     public static int Run(string[] argv, TextWriter log)
     {

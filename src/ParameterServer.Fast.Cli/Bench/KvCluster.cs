@@ -6,7 +6,7 @@ using ParameterServer.Fast.Transport.Tcp;
 
 namespace ParameterServer.Fast.Cli.Bench;
 
-/// <summary>A scheduler, S servers and W workers in this process over a real transport (shm or loopback TCP), for `psf bench kv`.</summary>
+/// <summary>A scheduler, S servers and W workers in this process over a real transport (shm or loopback TCP) or the in-process one, for `psf bench kv` and `psf bench apps`.</summary>
 internal sealed class KvCluster : IAsyncDisposable
 {
     private readonly SchedulerNode _scheduler;
@@ -21,7 +21,7 @@ internal sealed class KvCluster : IAsyncDisposable
 
     public IReadOnlyList<WorkerClient> Workers { get; }
 
-    public static async Task<KvCluster> StartAsync(TransportKind kind, int servers, int workers)
+    public static async Task<KvCluster> StartAsync(TransportKind kind, int servers, int workers, bool keyCaching = true)
     {
         ClusterSecret secret = ClusterSecret.Generate();
         string job = $"psf-kv-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40];
@@ -29,16 +29,22 @@ internal sealed class KvCluster : IAsyncDisposable
         {
             TransportKind.Shm => new ShmTransport(secret),
             TransportKind.Tcp => new TcpTransport(secret),
-            _ => throw new ArgumentException($"psf bench kv: transport {kind} is not benchmarked: use shm or tcp"),
+            TransportKind.InProc => new Transport.InProc.InProcTransport(secret),
+            _ => throw new ArgumentException($"psf bench: transport {kind} is not benchmarked: use shm, tcp or inproc"),
         };
-        Endpoint Listen(string name) => kind == TransportKind.Shm ? Endpoint.Parse($"shm://{job}-{name}") : Endpoint.Parse("tcp://127.0.0.1:0");
+        Endpoint Listen(string name) => kind switch
+        {
+            TransportKind.Shm => Endpoint.Parse($"shm://{job}-{name}"),
+            TransportKind.InProc => Endpoint.Parse($"inproc://{job}-{name}"),
+            _ => Endpoint.Parse("tcp://127.0.0.1:0"),
+        };
         var scheduler = new SchedulerNode(transport, Listen("scheduler"), new JobOptions { Servers = servers, Workers = workers });
         scheduler.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var serverNodes = Enumerable.Range(0, servers).Select(s => new ServerNode(transport, Listen($"server-{s}"), scheduler.Endpoint)).ToList();
         await Task.WhenAll(serverNodes.Select(s => s.StartAsync(cts.Token))).ConfigureAwait(false);
         WorkerClient[] clients = await Task.WhenAll(Enumerable.Range(0, workers)
-            .Select(_ => WorkerClient.ConnectAsync(transport, scheduler.Endpoint, cancellationToken: cts.Token))).ConfigureAwait(false);
+            .Select(_ => WorkerClient.ConnectAsync(transport, scheduler.Endpoint, cancellationToken: cts.Token, keyCaching: keyCaching))).ConfigureAwait(false);
         return new KvCluster(scheduler, serverNodes, [.. clients]);
     }
 

@@ -64,6 +64,19 @@ public static class AppArguments
         return o;
     }
 
+    private static readonly Dictionary<string, SparseLRAlgorithm> s_algorithms = new()
+    {
+        ["block-prox"] = SparseLRAlgorithm.BlockProximal,
+        ["ftrl"] = SparseLRAlgorithm.Ftrl,
+    };
+
+    private static readonly Dictionary<string, bool> s_switches = new() { ["on"] = true, ["off"] = false };
+
+    /// <summary>
+    /// The sparse-lr options. --algorithm block-prox (the default: the paper's delayed block
+    /// proximal gradient, which converges to the optimum of the L1 objective) or ftrl (asynchronous
+    /// SGD); --epochs, --l1, --l2 and --max-delay default to the chosen algorithm's own values.
+    /// </summary>
     public static SparseLROptions ReadSparseLR(Arguments args)
     {
         var generator = new ClickLogGenerator { Examples = args.Int("examples", 100_000, 100, 100_000_000), Seed = (ulong)args.Long("seed", 1, 0) };
@@ -72,14 +85,29 @@ public static class AppArguments
         string? data = args.String("data");
         if (data is not null && !File.Exists(data))
             throw new UsageException($"psf {args.Command}: --data file '{data}' does not exist");
-        return new SparseLROptions
+        SparseLRAlgorithm algorithm = args.Choice("algorithm", SparseLRAlgorithm.BlockProximal, s_algorithms);
+        SparseLROptions defaults = SparseLROptions.For(algorithm);
+        var o = defaults with
         {
             Data = data is null ? new GeneratedData(generator) : new FileData(data, skipBadLines, testFraction),
-            Epochs = args.Int("epochs", 3, 1, 10_000),
+            Epochs = args.Int("epochs", defaults.Epochs, 1, 10_000),
             BatchSize = args.Int("batch-size", 500, 1, 1_000_000),
-            MaxDelay = ReadMaxDelay(args),
+            MaxDelay = ReadMaxDelay(args, defaults.MaxDelay.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             Straggler = TimeSpan.FromMilliseconds(args.Int("straggler", 0, 0, 60_000)),
+            L1 = (float)args.Double("l1", defaults.L1, 0, 1e9),
+            L2 = (float)args.Double("l2", defaults.L2, 0, 1e9),
+            Blocks = args.Int("blocks", defaults.Blocks, 1, 4096),
+            KktFilter = args.Choice("kkt-filter", defaults.KktFilter, s_switches),
         };
+        try
+        {
+            o.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"psf {args.Command}: {e.Message}");
+        }
+        return o;
     }
 
     /// <summary>--max-delay T, where T is a whole number ≥ 0 or "inf" (eventual consistency).</summary>
@@ -101,9 +129,14 @@ public static class AppArguments
             GeneratedData g => ["--examples", g.Generator.Examples.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed", g.Generator.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             _ => throw new ArgumentException($"unknown data source {o.Data}"),
         },
+        "--algorithm", s_algorithms.First(a => a.Value == o.Algorithm).Key,
         "--epochs", o.Epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--batch-size", o.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--max-delay", o.MaxDelay == int.MaxValue ? "inf" : o.MaxDelay.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--straggler", ((int)o.Straggler.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--l1", o.L1.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        "--l2", o.L2.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        "--blocks", o.Blocks.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--kkt-filter", o.KktFilter ? "on" : "off",
     ];
 }

@@ -45,7 +45,13 @@ public sealed record SparseLRChoice(SparseLROptions Options) : AppChoice
 {
     public override string Name => "sparse-lr";
 
-    public override string Describe() => $"{Options.Data.Describe()} × {Options.Epochs} epochs, max delay {(Options.MaxDelay == int.MaxValue ? "∞" : Options.MaxDelay)}";
+    private bool BlockProximal => Options.Algorithm == SparseLRAlgorithm.BlockProximal;
+
+    public override string Describe() => BlockProximal
+        ? $"{Options.Data.Describe()}, block proximal gradient: {Options.Epochs} passes over {Options.Blocks} feature blocks, λ₁ {Options.L1:0.###}, λ₂ {Options.L2:0.###}, KKT filter {(Options.KktFilter ? "on" : "off")}, max delay {Delay}"
+        : $"{Options.Data.Describe()}, FTRL × {Options.Epochs} epochs, max delay {Delay}";
+
+    private string Delay => Options.MaxDelay == int.MaxValue ? "∞" : Options.MaxDelay.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public override Task RunAsync(WorkerClient client, CancellationToken cancellationToken) =>
         SparseLogisticRegression.RunAndReportAsync(client, Options, cancellationToken);
@@ -53,12 +59,13 @@ public sealed record SparseLRChoice(SparseLROptions Options) : AppChoice
     public override IEnumerable<string> ToArguments() => AppArguments.ToArguments(Options);
 
     public override int IterationsPerWorker(int workers) =>
-        Options.Data is Apps.Data.GeneratedData g ? Options.Epochs * (int)Math.Ceiling(g.Generator.Examples / (double)workers / Options.BatchSize) : 0;
+        BlockProximal ? Options.Epochs * Options.Blocks
+        : Options.Data is Apps.Data.GeneratedData g ? Options.Epochs * (int)Math.Ceiling(g.Generator.Examples / (double)workers / Options.BatchSize) : 0;
 
     public override IEnumerable<(string, double, string)> Summarise(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, double seconds)
     {
         double iterations = Sum(finals, "iterations");
-        yield return ("objective", Metric(finals, 0, "objective"), "log loss + λ₁‖w‖₁/N");
+        yield return ("objective", Metric(finals, 0, "objective"), BlockProximal ? "log loss + (λ₁‖w‖₁ + λ₂/2‖w‖²)/N" : "log loss + λ₁‖w‖₁/N");
         yield return ("test_logloss", Metric(finals, 0, "test_logloss"), "nats");
         yield return ("auc", Metric(finals, 0, "auc"), "");
         yield return ("accuracy", Metric(finals, 0, "accuracy"), "");
@@ -66,6 +73,8 @@ public sealed record SparseLRChoice(SparseLROptions Options) : AppChoice
         yield return ("seconds", seconds, "s");
         yield return ("examples_per_s", Sum(finals, "examples") / seconds, "examples/s");
         yield return ("worker_bytes_per_iteration", iterations == 0 ? 0 : Sum(finals, "bytes_sent") / iterations, "bytes");
+        if (BlockProximal)
+            yield return ("active_features", Sum(finals, "active_features"), "features, summed over workers' shards");
     }
 }
 

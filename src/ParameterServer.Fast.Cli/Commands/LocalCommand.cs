@@ -14,6 +14,8 @@ public static class LocalCommand
         ["shm"] = TransportKind.Shm,
     };
 
+    private static readonly Dictionary<string, bool> s_switches = new() { ["on"] = true, ["off"] = false };
+
     // server:N@SECONDS or worker:N@SECONDS
     private static KillSpec ParseKill(string text)
     {
@@ -51,6 +53,7 @@ public static class LocalCommand
             Report = args.String("report"),
             Kills = [.. args.Strings("kill").Select(ParseKill)],
             Quiet = args.Flag("quiet"),
+            Baseline = args.Choice("baseline", true, s_switches),
             Tls = args.Flag("tls"),
             Timeout = TimeSpan.FromSeconds(args.Int("timeout", 1800, 10, 7 * 24 * 3600)),
         };

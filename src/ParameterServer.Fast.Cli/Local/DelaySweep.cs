@@ -20,7 +20,7 @@ public sealed class DelaySweep(LocalOptions options, IReadOnlyList<int> delays, 
         var runs = new List<(int Tau, LocalCluster.RunOutcome Outcome)>();
         foreach (int tau in delays)
         {
-            var one = options with { App = new SparseLRChoice(lr.Options with { MaxDelay = tau }), Quiet = true, Json = null, Report = null };
+            var one = options with { App = new SparseLRChoice(lr.Options with { MaxDelay = tau }), Quiet = true, Json = null, Report = null, Baseline = false };
             output.WriteLine($"== τ = {Name(tau)}");
             runs.Add((tau, await new LocalCluster(one, TextWriter.Null).RunJobAsync(cancellationToken).ConfigureAwait(false)));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {runs[^1].Outcome.Seconds:0.0} s, objective {Objective(runs[^1].Outcome):0.0000}"));
@@ -32,7 +32,7 @@ public sealed class DelaySweep(LocalOptions options, IReadOnlyList<int> delays, 
         output.WriteLine("  τ      seconds   objective   seconds to target");
         foreach ((int tau, LocalCluster.RunOutcome outcome) in runs)
         {
-            double reached = TimeToTarget(outcome, goal);
+            double reached = TimeToTarget(outcome, options.Workers, goal);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {Name(tau),-6} {outcome.Seconds,7:0.00}   {Objective(outcome),9:0.0000}   {reached,10:0.00}"));
             results.Add(new BenchResult($"tau_{Name(tau)}_seconds", outcome.Seconds, "s") { Extra = { ["max_delay"] = tau == int.MaxValue ? -1 : tau } });
             results.Add(new BenchResult($"tau_{Name(tau)}_objective", Objective(outcome), "") { Extra = { ["max_delay"] = tau == int.MaxValue ? -1 : tau } });
@@ -47,7 +47,7 @@ public sealed class DelaySweep(LocalOptions options, IReadOnlyList<int> delays, 
         if (options.Json is not null)
             JsonReport.Write(options.Json, "local max-delay sweep", config, results);
         if (options.Report is not null)
-            Reports.DelayReport.Write(options.Report, config, results, [.. runs.Select(r => (Name(r.Tau), r.Outcome.Seconds, TimeToTarget(r.Outcome, goal)))], output);
+            Reports.DelayReport.Write(options.Report, config, results, [.. runs.Select(r => (Name(r.Tau), r.Outcome.Seconds, TimeToTarget(r.Outcome, options.Workers, goal)))], output);
         return 0;
     }
 
@@ -55,9 +55,17 @@ public sealed class DelaySweep(LocalOptions options, IReadOnlyList<int> delays, 
 
     private static double Objective(LocalCluster.RunOutcome o) => o.Summary.First(r => r.Name == "objective").Value;
 
-    // The first moment the mean of the workers' latest reported objectives reached the goal.
-    private static double TimeToTarget(LocalCluster.RunOutcome o, double goal)
+    // The first moment the objective reached the goal: with block proximal gradient the sum of the
+    // workers' shares after a pass, otherwise the mean of the workers' latest reported objectives.
+    private static double TimeToTarget(LocalCluster.RunOutcome o, int workers, double goal)
     {
+        if (o.Progress.Any(p => p.Metrics?.ContainsKey(Apps.SparseLR.ObjectiveTrace.ShareMetric) == true))
+        {
+            var arrived = o.Progress.Where(p => p.Metrics?.ContainsKey("pass") == true)
+                .Select(p => (p.Worker, new Apps.SparseLR.TracePoint((int)p.Metrics!["pass"], p.Seconds, p.Metrics[Apps.SparseLR.ObjectiveTrace.ShareMetric])));
+            double seconds = Apps.SparseLR.ObjectiveTrace.SecondsToReach(Apps.SparseLR.ObjectiveTrace.Combine(arrived, workers), goal);
+            return double.IsNaN(seconds) && Objective(o) <= goal ? o.Seconds : seconds;
+        }
         var latest = new Dictionary<int, double>();
         foreach (Reports.ProgressPoint p in o.Progress.OrderBy(p => p.Seconds))
         {

@@ -82,7 +82,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             view.OnReport(r, now);
             if (!r.Done)
                 lock (points)
-                    points.Add(new Reports.ProgressPoint(now, r.Worker, r.Iteration, r.Objective));
+                    points.Add(new Reports.ProgressPoint(now, r.Worker, r.Iteration, r.Objective) { Metrics = r.Metrics });
             if (r.Done)
                 lock (finals)
                     finals[r.Worker] = r;
@@ -207,6 +207,9 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         double[] recovered = [.. finals.Values.Select(r => r.Metrics.GetValueOrDefault("recovered_at_unix_ms")).Where(t => t > _serverKilledAtUnixMs && _serverKilledAtUnixMs > 0)];
         if (recovered.Length > 0)
             summary.Add(new BenchResult("recovery_seconds", (recovered.Min() - _serverKilledAtUnixMs) / 1000.0, "s"));
+        Reports.Convergence? convergence = null;
+        if (options.Baseline && app is SparseLRChoice { Options.Algorithm: Apps.SparseLR.SparseLRAlgorithm.BlockProximal } lr)
+            convergence = BaselineComparison.Run(lr.Options, points, options.Workers, summary, view.Log);
         view.Summary($"done in {seconds:0.0} s", summary);
         var config = new Dictionary<string, object>
         {
@@ -220,7 +223,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             output.WriteLine($"wrote {options.Json}");
         }
         if (options.Report is not null)
-            Reports.RunReport.Write(options.Report, $"psf local: {app.Describe()}", config, summary, points, output);
+            Reports.RunReport.Write(options.Report, $"psf local: {app.Describe()}", config, summary, points, output, convergence);
         return summary;
     }
 }

@@ -19,6 +19,8 @@ public sealed record LocalOptions
     public bool Tls { get; init; }
     /// <summary>Fault injection: worker ranks to SIGKILL, and when (seconds after the job starts); each is replaced.</summary>
     public IReadOnlyList<KillSpec> Kills { get; init; } = [];
+    /// <summary>After a block proximal gradient job, also run the single-process baseline and compare (Figure 9).</summary>
+    public bool Baseline { get; init; } = true;
     /// <summary>The whole job must finish within this.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(30);
 }

@@ -6,25 +6,36 @@ using ParameterServer.Fast.Cli.Bench;
 namespace ParameterServer.Fast.Cli.Reports;
 
 /// <summary>One progress report as it arrived: when, from whom, how far, and the objective then.</summary>
-public readonly record struct ProgressPoint(double Seconds, int Worker, long Iteration, double Objective);
+public readonly record struct ProgressPoint(double Seconds, int Worker, long Iteration, double Objective)
+{
+    /// <summary>The report's named figures (block proximal gradient: the pass, seconds since training started, the worker's objective share).</summary>
+    public IReadOnlyDictionary<string, double>? Metrics { get; init; }
+}
 
 /// <summary>
 /// `--report DIR`: the run's results as JSON, its figures as PNG (drawn with ScottPlot) and one
 /// self-contained HTML page that shows them (the images are embedded, so the page can be mailed).
 /// <list type="bullet">
-///   <item>objective.png: the objective each worker reported against seconds (the paper's Figure 9);</item>
+///   <item>convergence.png (block proximal gradient): the objective against seconds of training for the
+///   job and for the single-process baseline (the paper's Figure 9);</item>
+///   <item>objective.png (otherwise): the objective each worker reported against seconds;</item>
 ///   <item>time.png: per worker, seconds computing and seconds waiting (Figure 10).</item>
 /// </list>
 /// </summary>
 public static class RunReport
 {
     public static void Write(string directory, string title, IReadOnlyDictionary<string, object> config, IReadOnlyList<BenchResult> results,
-        IReadOnlyList<ProgressPoint> progress, TextWriter output)
+        IReadOnlyList<ProgressPoint> progress, TextWriter output, Convergence? convergence = null)
     {
         Directory.CreateDirectory(directory);
         JsonReport.Write(Path.Combine(directory, "results.json"), "local", config, results);
         var figures = new List<(string File, string Caption)>();
-        if (progress.Any(p => double.IsFinite(p.Objective) && p.Objective > 0))
+        if (convergence is not null)
+        {
+            ConvergenceFigure.Save(convergence, Path.Combine(directory, "convergence.png"));
+            figures.Add(("convergence.png", "Objective against seconds of training: the job and the single-process baseline of the same algorithm (the paper's Figure 9)"));
+        }
+        else if (progress.Any(p => double.IsFinite(p.Objective) && p.Objective > 0))
         {
             ObjectivePlot(progress, Path.Combine(directory, "objective.png"));
             figures.Add(("objective.png", "Objective (mean minibatch loss reported) against time, per worker"));

@@ -34,6 +34,8 @@ public sealed record TableSpec
             throw new ArgumentException($"table name must be 1..128 characters, got '{Name}'");
         if (Width < 1 || Width > 1 << 20)
             throw new ArgumentException($"table '{Name}': width must be in 1..{1 << 20}, got {Width}");
+        if (Updaters.Updater.RowWidthOf(Updater) is int rowWidth && Width != rowWidth)
+            throw new ArgumentException($"table '{Name}': the {Updater} updater needs rows of width {rowWidth}, got {Width}");
         if (Kind == TableKind.Dense && (Range.IsEmpty || Range.Size > int.MaxValue))
             throw new ArgumentException($"table '{Name}': a dense range must hold 1..{int.MaxValue} keys, got {Range}");
         if (Kind == TableKind.Sparse && (MaxRows < 1 || MaxRows > int.MaxValue))

@@ -38,17 +38,21 @@ public abstract class Updater
         UpdaterKind.Adagrad => new RuleUpdater<AdagradRule>(settings),
         UpdaterKind.Ftrl => new RuleUpdater<FtrlRule>(settings),
         UpdaterKind.Adam => new RuleUpdater<AdamRule>(settings),
+        UpdaterKind.BlockProximal => new BlockProximalUpdater(settings),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown updater"),
     };
 
     /// <summary>An updater running a user-supplied rule.</summary>
     public static Updater Create<TRule>(UpdaterSettings settings) where TRule : struct, IUpdateRule => new RuleUpdater<TRule>(settings);
 
-    /// <summary>Parses a name as the command line and table specs spell it (sum, sgd, adagrad, ftrl, adam).</summary>
+    /// <summary>The row width the kind needs, or null when it updates each value on its own (any width).</summary>
+    public static int? RowWidthOf(UpdaterKind kind) => kind == UpdaterKind.BlockProximal ? BlockProximalUpdater.Width : null;
+
+    /// <summary>Parses a name as the command line and table specs spell it (sum, sgd, adagrad, ftrl, adam, blockproximal).</summary>
     public static UpdaterKind ParseKind(string name) =>
         Enum.TryParse(name, ignoreCase: true, out UpdaterKind kind) && Enum.IsDefined(kind)
             ? kind
-            : throw new ArgumentException($"unknown updater '{name}': use sum, sgd, adagrad, ftrl or adam");
+            : throw new ArgumentException($"unknown updater '{name}': use sum, sgd, adagrad, ftrl, adam or blockproximal");
 
     private sealed class RuleUpdater<TRule>(UpdaterSettings settings) : Updater(settings) where TRule : struct, IUpdateRule
     {

@@ -13,4 +13,9 @@ public enum UpdaterKind
     Ftrl,
     /// <summary>Kingma and Ba 2015, with bias correction.</summary>
     Adam,
+    /// <summary>
+    /// Li et al. 2014 (§5.1): the proximal step of delayed block proximal gradient with the
+    /// workers' summed gradient and curvature; rows of width 3 (see BlockProximalUpdater).
+    /// </summary>
+    BlockProximal,
 }

@@ -69,8 +69,9 @@ public class DenseTableTests
     {
         foreach (UpdaterKind kind in Enum.GetValues<UpdaterKind>())
         {
-            using var table = (DenseTable)Table.Create(TableSpec.Dense("w", new KeyRange(0, 100), 1, kind));
-            table.PushRange(table.OwnedRange, Enumerable.Repeat(1f, 100).ToArray());
+            int width = Updater.RowWidthOf(kind) ?? 1;
+            using var table = (DenseTable)Table.Create(TableSpec.Dense("w", new KeyRange(0, 100), width, kind));
+            table.PushRange(table.OwnedRange, Enumerable.Repeat(1f, 100 * width).ToArray());
             Assert.That(table.Weights.ToArray(), Is.All.Not.EqualTo(0f), kind.ToString());
         }
     }
