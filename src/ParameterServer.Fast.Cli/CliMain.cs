@@ -59,14 +59,15 @@ public static class CliMain
             usage: psf COMMAND [options]
 
               local             an embedded cluster on this machine training a model:
-                                --app sparse-lr|countmin|mlp --servers N --workers M --transport inproc|shm|tcp
+                                --app sparse-lr|countmin|mlp --servers N --workers M --transport inproc|shm|tcp|rdma
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
                                 [--tls] [--kill worker:N@SECONDS] [--json FILE] [--report DIR]
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
               server            a server: --scheduler tcp://HOST:PORT|shm://NAME [--listen tcp://HOST:PORT|shm://NAME] [--advertise HOST]
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
                                 (every node needs the same secret: PSF_SECRET or --secret-file FILE;
-                                 --tls or --tls-cert FILE.pfx encrypts TCP on every node)
+                                 --tls or --tls-cert FILE.pfx encrypts TCP on every node;
+                                 rdma://HOST:PORT falls back to TCP, saying so, where there is no RDMA device)
               data              gen-sparse --out FILE [--format libsvm|binary] | convert IN OUT [--skip-bad-lines]
               bench SUITE       benchmarks: kernels, codec, or all (--check compares with perf/baselines)
               version           versions of psf and of the native shim
