@@ -16,6 +16,12 @@ internal sealed class InProcConnection : IConnection
     private readonly object _inboxLock = new();
     private bool _inboxClosed;
     private bool _receiverWaiting;
+    // Buffers this end has delivered and got back, by size class, for the peer's next frames:
+    // the shared pool keeps 16 per class, but a burst queues thousands, so without these a
+    // burst after warm-up allocates again. Up to SpareLimitBytes stay here.
+    private readonly Stack<PinnedBuffer>[] _spare = [.. Enumerable.Range(0, 31).Select(_ => new Stack<PinnedBuffer>())];
+    private long _spareBytes;
+    private const long SpareLimitBytes = 256L << 20;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private InProcConnection _peer = null!;
     private IFrameHandler? _handler;
@@ -59,7 +65,7 @@ internal sealed class InProcConnection : IConnection
         if (_closed || _peer._closed)
             return SendStatus.NotConnected;
         int length = checked((int)frame.Length);
-        PinnedBuffer buffer = FrameBufferPool.Shared.Rent(length);
+        PinnedBuffer buffer = _peer.RentSpare(length);
         frame.CopyTo(buffer.Span);
         if (!_peer.Deliver(buffer, length))
         {
@@ -84,6 +90,37 @@ internal sealed class InProcConnection : IConnection
         }
         return true;
     }
+
+    private PinnedBuffer RentSpare(int length)
+    {
+        int sizeClass = SizeClass(length);
+        lock (_inboxLock)
+        {
+            if (_spare[sizeClass].TryPop(out PinnedBuffer? buffer))
+            {
+                _spareBytes -= buffer.Capacity;
+                return buffer;
+            }
+        }
+        return FrameBufferPool.Shared.Rent(length);
+    }
+
+    private void ReturnSpare(PinnedBuffer buffer)
+    {
+        lock (_inboxLock)
+        {
+            if (_spareBytes + buffer.Capacity <= SpareLimitBytes)
+            {
+                _spare[SizeClass(buffer.Capacity)].Push(buffer);
+                _spareBytes += buffer.Capacity;
+                return;
+            }
+        }
+        buffer.Dispose();
+    }
+
+    // Power-of-two classes as the pool's (a buffer of capacity 2^k serves lengths up to 2^k).
+    private static int SizeClass(int length) => length <= 4096 ? 12 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)length - 1);
 
     // False once the inbox is closed and empty.
     private bool TakeNext(out (PinnedBuffer Buffer, int Length) item)
@@ -128,7 +165,7 @@ internal sealed class InProcConnection : IConnection
                 }
                 finally
                 {
-                    item.Buffer.Dispose();
+                    ReturnSpare(item.Buffer);
                 }
             }
         }

@@ -77,15 +77,40 @@ public sealed class TcpTransport : ITransport
         IPEndPoint ip = endpoint.ToIPEndPoint();
         if (Engine == TcpEngine.Native)
             return await Task.Run(() => ConnectNative(ip, endpoint.ToString(), cancellationToken), cancellationToken).ConfigureAwait(false);
+        if (_tls is null)
+            return await Task.Run(() => ConnectManaged(ip, endpoint.ToString(), cancellationToken), cancellationToken).ConfigureAwait(false);
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
             await socket.ConnectAsync(ip, cancellationToken).ConfigureAwait(false);
-            if (_tls is not null)
-                return await TlsChannel.ConnectAsync(socket, _secret, endpoint.ToString(), _maxFrameBytes, cancellationToken).ConfigureAwait(false);
-            using (var stream = new NetworkStream(socket, ownsSocket: false))
-                await Handshake.ConnectAsync(new StreamHandshakeChannel(stream), _secret, endpoint.ToString(), cancellationToken).ConfigureAwait(false);
-            return new TcpConnection(socket, endpoint.ToString(), _maxFrameBytes);
+            return await TlsChannel.ConnectAsync(socket, _secret, endpoint.ToString(), _maxFrameBytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    // Synchronous calls only, on a pool thread, so the socket stays blocking (see SocketHandshakeChannel).
+    private async Task<IConnection> ConnectManaged(IPEndPoint ip, string peer, CancellationToken cancellationToken)
+    {
+        // Linux bounds a blocking connect by the send timeout.
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendTimeout = (int)Handshake.Timeout.TotalMilliseconds };
+        try
+        {
+            try
+            {
+                socket.Connect(ip);
+            }
+            catch (SocketException e)
+            {
+                throw new ConnectionClosedException($"cannot connect to {peer}: {e.Message}", e);
+            }
+            var channel = new SocketHandshakeChannel(socket, peer);
+            await Handshake.ConnectAsync(channel, _secret, peer, cancellationToken).ConfigureAwait(false);
+            channel.Finish();
+            return new TcpConnection(socket, peer, _maxFrameBytes);
         }
         catch
         {
@@ -128,8 +153,9 @@ public sealed class TcpTransport : ITransport
             string peer = accepted.RemoteEndPoint is IPEndPoint ip ? new Endpoint(TransportKind.Tcp, ip.Address.ToString(), ip.Port).ToString() : "tcp://?";
             if (_transport._tls is { } tls)
                 return await TlsChannel.AcceptAsync(accepted, tls, _transport._secret, peer, _transport._maxFrameBytes, Stop.Token).ConfigureAwait(false);
-            using (var stream = new NetworkStream(accepted, ownsSocket: false))
-                await Handshake.AcceptAsync(new StreamHandshakeChannel(stream), _transport._secret, peer, Stop.Token).ConfigureAwait(false);
+            var channel = new SocketHandshakeChannel(accepted, peer);
+            await Handshake.AcceptAsync(channel, _transport._secret, peer, Stop.Token).ConfigureAwait(false);
+            channel.Finish();
             return new TcpConnection(accepted, peer, _transport._maxFrameBytes);
         }
     }
