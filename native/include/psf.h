@@ -155,6 +155,26 @@ PSF_API int32_t psf_rdma_conn_stats(psf_rdma_conn *conn, psf_rdma_stats *stats);
 /* Destroys the queue pair and frees every buffer and registration (null accepted). */
 PSF_API int32_t psf_rdma_close(psf_rdma_conn *conn);
 
+/* ---- RDMA test hooks ----
+ *
+ * For tests only (the managed transport's, on machines without an RDMA device): the same
+ * connection logic as above over in-memory fake verbs, in which connections of one process
+ * deliver to each other by memcpy, checking states, posted receives, rkeys and bounds like a
+ * reliable-connected device. Use the psf_rdma_* functions above on what psf_rdma_fake_create
+ * returns. PSF_E_UNSUPPORTED when built without verbs. */
+
+/* psf_rdma_conn_create over the fake verbs. */
+PSF_API int32_t psf_rdma_fake_create(uint32_t recv_slots, uint32_t slot_bytes,
+                                     uint64_t region_bytes, uint64_t mr_cache_bytes,
+                                     psf_rdma_conn **out);
+
+/* The next send or write posted on any fake connection completes with this (positive) error
+ * status instead of executing, as a real device reports a peer that vanished. */
+PSF_API int32_t psf_rdma_fake_fail_next(int32_t status);
+
+/* Memory registrations made and dropped by the fake so far (equal when nothing leaked). */
+PSF_API int32_t psf_rdma_fake_counts(uint64_t *registrations, uint64_t *deregistrations);
+
 /* ---- shared-memory connection ----
  *
  * One segment per connection: a header and two single-producer single-consumer byte rings, one
@@ -268,11 +288,13 @@ PSF_API int32_t psf_shm_recv(psf_shm_conn *conn, void *buf, uint64_t cap, uint64
 
 /* ---- native TCP connection ----
  *
- * A baseline for the managed sockets transport: non-blocking sockets with TCP_NODELAY, one
- * epoll set per connection for bounded waits, and sendmsg with many iovecs so a batch of
- * frames (header, keys, values each) costs one system call. Addresses are IPv4 or IPv6
- * literals ("127.0.0.1", "::1"); no name resolution. Timeouts as for shm (0 = try once,
- * negative = unbounded). A connection may have one sending and one receiving thread at a time;
+ * The TCP engine of the managed transport (TcpEngine.Native) and the C baselines: sockets with
+ * TCP_NODELAY, and sendmsg with many iovecs so a frame (prefix, header, keys, values) or a
+ * batch of them costs one system call. An unbounded wait is one blocking system call (the
+ * socket stays in blocking mode); bounded waits use MSG_DONTWAIT and an epoll set per
+ * direction. Addresses are IPv4 or IPv6 literals ("127.0.0.1", "::1"); no name resolution.
+ * Timeouts as for shm (0 = try once, negative = unbounded). A connection may have one sending
+ * and one receiving thread at a time; psf_tcp_shutdown may run concurrently with both, and
  * close must not run concurrently with anything else on it. */
 typedef struct psf_tcp_listener psf_tcp_listener;
 typedef struct psf_tcp_conn psf_tcp_conn;
@@ -307,12 +329,29 @@ PSF_API int32_t psf_tcp_connect(const char *address, uint16_t port, int64_t time
 PSF_API int32_t psf_tcp_sendv(psf_tcp_conn *conn, const psf_iovec *iov, int32_t count,
                               int64_t timeout_ns);
 
+/* Sends the whole vector like psf_tcp_sendv if it fits the socket's free send space now
+ * (unacknowledged bytes plus the vector within the send buffer's payload budget), without
+ * waiting; PSF_E_AGAIN, with nothing sent, when it does not (back-pressure). A vector larger
+ * than the whole send buffer is started only when the socket holds nothing, and its rest is
+ * then sent waiting without bound (a stream cannot take back half a frame; psf_tcp_shutdown
+ * ends that wait). 0, PSF_E_AGAIN, PSF_E_CLOSED or PSF_E_SYSTEM. */
+PSF_API int32_t psf_tcp_try_sendv(psf_tcp_conn *conn, const psf_iovec *iov, int32_t count);
+
 /* Receives at least min_bytes (at least 1 when min_bytes is 0) and at most cap bytes into buf,
  * taking in one call whatever has arrived: several frames per system call. *received says how
  * many bytes are in buf, also on failure. 0, PSF_E_TIMEOUT, PSF_E_CLOSED (the peer closed
  * before min_bytes arrived) or PSF_E_SYSTEM. */
 PSF_API int32_t psf_tcp_recv(psf_tcp_conn *conn, void *buf, uint64_t cap, uint64_t min_bytes,
                              uint64_t *received, int64_t timeout_ns);
+
+/* Shuts the connection down both ways (the peer reads end of stream) from any thread, even
+ * while others are blocked in psf_tcp_sendv or psf_tcp_recv on it: they return PSF_E_CLOSED
+ * at once. Later sends fail with PSF_E_CLOSED; the connection still needs psf_tcp_close. */
+PSF_API int32_t psf_tcp_shutdown(psf_tcp_conn *conn);
+
+/* The peer's address as text (cap >= 46 bytes, INET6_ADDRSTRLEN) and its port, for messages
+ * and logs. PSF_E_INVALID, PSF_E_SYSTEM. */
+PSF_API int32_t psf_tcp_peer(psf_tcp_conn *conn, char *address, uint32_t cap, uint16_t *port);
 
 /* Closes the socket and frees conn (null accepted). */
 PSF_API int32_t psf_tcp_close(psf_tcp_conn *conn);

@@ -1,4 +1,4 @@
-/* The registration cache: exact (address, length) keys, LRU order, a byte budget.
+/* The registration cache: keyed by the registered range (a sub-range hits), LRU order, a byte budget.
  * A linear scan finds entries: a transport registers a handful of pooled buffers (the budget
  * divided by buffer sizes of 64 KiB and up), where a list beats a hash table. */
 #include <stdlib.h>
@@ -47,7 +47,10 @@ int32_t psf_rdma_mr_cache_get(psf_rdma_mr_cache *cache, void *addr, uint64_t len
                               psf_rdma_mr_entry **out)
 {
     for (psf_rdma_mr_entry *entry = cache->newest; entry != NULL; entry = entry->older) {
-        if (entry->mr.addr == addr && entry->mr.length == length) {
+        /* Any registration that covers the range will do: a staging buffer registered whole
+         * once serves every shorter write from its start. */
+        uint8_t *start = entry->mr.addr;
+        if (start <= (uint8_t *)addr && (uint8_t *)addr + length <= start + entry->mr.length) {
             cache->hits++;
             unlink_entry(cache, entry);
             push_newest(cache, entry);

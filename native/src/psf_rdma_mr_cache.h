@@ -23,7 +23,8 @@ typedef struct psf_rdma_mr_cache {
 void psf_rdma_mr_cache_init(psf_rdma_mr_cache *cache, const psf_rdma_ops *ops, void *pd,
                             uint64_t budget);
 
-/* Finds or registers exactly (addr, length) and takes a reference. PSF_E_INVALID when length
+/* Finds a registration covering [addr, addr + length), or registers exactly that range, and
+ * takes a reference. PSF_E_INVALID when length
  * exceeds the budget, PSF_E_AGAIN when only referenced entries could be evicted. */
 int32_t psf_rdma_mr_cache_get(psf_rdma_mr_cache *cache, void *addr, uint64_t length,
                               psf_rdma_mr_entry **out);

@@ -61,3 +61,24 @@ int32_t psf_rdma_close(psf_rdma_conn *conn)
     (void)conn;
     return PSF_OK; /* nothing can have been created */
 }
+
+int32_t psf_rdma_fake_create(uint32_t recv_slots, uint32_t slot_bytes, uint64_t region_bytes,
+                             uint64_t mr_cache_bytes, psf_rdma_conn **out)
+{
+    (void)recv_slots, (void)slot_bytes, (void)region_bytes, (void)mr_cache_bytes;
+    if (out != NULL)
+        *out = NULL;
+    return PSF_RDMA_MISSING;
+}
+
+int32_t psf_rdma_fake_fail_next(int32_t status)
+{
+    (void)status;
+    return PSF_RDMA_MISSING;
+}
+
+int32_t psf_rdma_fake_counts(uint64_t *registrations, uint64_t *deregistrations)
+{
+    (void)registrations, (void)deregistrations;
+    return PSF_RDMA_MISSING;
+}

@@ -35,14 +35,8 @@ static int32_t parse_address(const char *address, uint16_t port, struct sockaddr
                     address == NULL ? "(null)" : address);
 }
 
-int32_t psf_tcp_wait(int epoll_fd, int fd, uint32_t *interest, uint32_t events, int64_t deadline_ns)
+int32_t psf_tcp_wait(int epoll_fd, int64_t deadline_ns)
 {
-    if (*interest != events) {
-        struct epoll_event change = { .events = events, .data.fd = fd };
-        if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &change) != 0)
-            return psf_fail_errno("tcp: epoll_ctl");
-        *interest = events;
-    }
     for (;;) {
         int64_t left = deadline_ns - psf_now_ns();
         if (left <= 0)
@@ -77,19 +71,25 @@ int32_t psf_tcp_wrap(int fd, psf_tcp_conn **out)
     /* Frames are batched by the caller; Nagle would only add latency to the last one. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     int flags = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     psf_tcp_conn *conn = calloc(1, sizeof *conn);
-    int epoll_fd = new_epoll(fd, EPOLLIN);
-    if (conn == NULL || epoll_fd < 0) {
+    /* Level-triggered, never modified: each wait just asks "ready now?". */
+    int epoll_in = new_epoll(fd, EPOLLIN);
+    int epoll_out = new_epoll(fd, EPOLLOUT);
+    if (conn == NULL || epoll_in < 0 || epoll_out < 0) {
         int32_t status = conn == NULL ? psf_fail(PSF_E_NOMEM, "tcp: out of memory")
                                       : psf_fail_errno("tcp: epoll_create1");
+        if (epoll_in >= 0)
+            close(epoll_in);
+        if (epoll_out >= 0)
+            close(epoll_out);
         free(conn);
         close(fd);
         return status;
     }
     conn->fd = fd;
-    conn->epoll_fd = epoll_fd;
-    conn->interest = EPOLLIN;
+    conn->epoll_in = epoll_in;
+    conn->epoll_out = epoll_out;
     *out = conn;
     return PSF_OK;
 }
@@ -139,14 +139,13 @@ int32_t psf_tcp_accept(psf_tcp_listener *listener, int64_t timeout_ns, psf_tcp_c
         return psf_fail(PSF_E_INVALID, "psf_tcp_accept: null argument");
     *out = NULL;
     int64_t deadline = psf_deadline(timeout_ns);
-    uint32_t interest = EPOLLIN;
     for (;;) {
         int fd = accept4(listener->fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0)
             return psf_tcp_wrap(fd, out);
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
             return psf_fail_errno("psf_tcp_accept");
-        int32_t status = psf_tcp_wait(listener->epoll_fd, listener->fd, &interest, EPOLLIN, deadline);
+        int32_t status = psf_tcp_wait(listener->epoll_fd, deadline);
         if (status < 0)
             return status;
     }
@@ -186,9 +185,8 @@ int32_t psf_tcp_connect(const char *address, uint16_t port, int64_t timeout_ns,
             return status;
         }
         int epoll_fd = new_epoll(fd, EPOLLOUT);
-        uint32_t interest = EPOLLOUT;
         status = epoll_fd < 0 ? psf_fail_errno("psf_tcp_connect: epoll")
-                              : psf_tcp_wait(epoll_fd, fd, &interest, EPOLLOUT, deadline);
+                              : psf_tcp_wait(epoll_fd, deadline);
         if (epoll_fd >= 0)
             close(epoll_fd);
         int error = 0;
@@ -210,11 +208,42 @@ int32_t psf_tcp_connect(const char *address, uint16_t port, int64_t timeout_ns,
     return psf_tcp_wrap(fd, out);
 }
 
+int32_t psf_tcp_shutdown(psf_tcp_conn *conn)
+{
+    if (conn == NULL)
+        return psf_fail(PSF_E_INVALID, "psf_tcp_shutdown: null connection");
+    atomic_store(&conn->broken, true);
+    /* Wakes a thread blocked in recvmsg (it reads end of stream) or sendmsg (EPIPE), and
+     * sends FIN; the descriptor stays valid until psf_tcp_close. */
+    if (shutdown(conn->fd, SHUT_RDWR) != 0 && errno != ENOTCONN)
+        return psf_fail_errno("psf_tcp_shutdown");
+    return PSF_OK;
+}
+
+int32_t psf_tcp_peer(psf_tcp_conn *conn, char *address, uint32_t cap, uint16_t *port)
+{
+    if (conn == NULL || address == NULL || port == NULL || cap < INET6_ADDRSTRLEN)
+        return psf_fail(PSF_E_INVALID, "psf_tcp_peer: null argument or cap < %d", INET6_ADDRSTRLEN);
+    struct sockaddr_storage peer;
+    socklen_t length = sizeof peer;
+    if (getpeername(conn->fd, (struct sockaddr *)&peer, &length) != 0)
+        return psf_fail_errno("psf_tcp_peer: getpeername");
+    const void *where = peer.ss_family == AF_INET
+                            ? (const void *)&((struct sockaddr_in *)&peer)->sin_addr
+                            : (const void *)&((struct sockaddr_in6 *)&peer)->sin6_addr;
+    if (inet_ntop(peer.ss_family, where, address, cap) == NULL)
+        return psf_fail_errno("psf_tcp_peer: inet_ntop");
+    *port = ntohs(peer.ss_family == AF_INET ? ((struct sockaddr_in *)&peer)->sin_port
+                                            : ((struct sockaddr_in6 *)&peer)->sin6_port);
+    return PSF_OK;
+}
+
 int32_t psf_tcp_close(psf_tcp_conn *conn)
 {
     if (conn == NULL)
         return PSF_OK;
-    close(conn->epoll_fd);
+    close(conn->epoll_in);
+    close(conn->epoll_out);
     close(conn->fd);
     free(conn);
     return PSF_OK;

@@ -1,8 +1,12 @@
 /* Moving bytes on a native TCP connection: scatter-gather sendmsg of many frames per system
- * call, and recvmsg that takes whatever has arrived up to the caller's capacity. */
+ * call, and recvmsg that takes whatever has arrived up to the caller's capacity. An unbounded
+ * wait is one blocking call on the (blocking) socket; a bounded one is MSG_DONTWAIT plus the
+ * direction's epoll set. */
 #include <errno.h>
 #include <limits.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -12,15 +16,20 @@
  * header, keys and values each, while keeping the stack copy at 1 KiB. */
 #define PSF_TCP_IOV_BATCH 64
 
-int32_t psf_tcp_sendv(psf_tcp_conn *conn, const psf_iovec *iov, int32_t count, int64_t timeout_ns)
+/* try_first: the first sendmsg must not block, and PSF_E_AGAIN reports that it took nothing;
+ * once a byte went out the rest is sent as for timeout_ns. */
+static int32_t send_vector(psf_tcp_conn *conn, const psf_iovec *iov, int32_t count,
+                           int64_t timeout_ns, bool try_first, const char *caller)
 {
     if (conn == NULL || (iov == NULL && count != 0) || count < 0)
-        return psf_fail(PSF_E_INVALID, "psf_tcp_sendv: null connection or bad vector");
-    if (conn->broken)
-        return psf_fail(PSF_E_CLOSED, "psf_tcp_sendv: an earlier send was cut short");
+        return psf_fail(PSF_E_INVALID, "%s: null connection or bad vector", caller);
+    if (atomic_load_explicit(&conn->broken, memory_order_relaxed))
+        return psf_fail(PSF_E_CLOSED, "%s: the connection was shut down or a send was cut short",
+                        caller);
     int64_t deadline = psf_deadline(timeout_ns);
     int32_t next = 0;          /* first iovec not fully sent */
     uint64_t skip = 0;         /* bytes of iov[next] already sent */
+    bool started = false;
     while (next < count) {
         struct iovec batch[PSF_TCP_IOV_BATCH];
         int used = 0;
@@ -29,7 +38,7 @@ int32_t psf_tcp_sendv(psf_tcp_conn *conn, const psf_iovec *iov, int32_t count, i
             if (iov[i].length == offset)
                 continue;
             if (iov[i].base == NULL)
-                return psf_fail(PSF_E_INVALID, "psf_tcp_sendv: iovec %d is null", i);
+                return psf_fail(PSF_E_INVALID, "%s: iovec %d is null", caller, i);
             batch[used].iov_base = (uint8_t *)(uintptr_t)iov[i].base + offset;
             batch[used].iov_len = (size_t)(iov[i].length - offset);
             used++;
@@ -37,23 +46,29 @@ int32_t psf_tcp_sendv(psf_tcp_conn *conn, const psf_iovec *iov, int32_t count, i
         if (used == 0)
             break;
         struct msghdr message = { .msg_iov = batch, .msg_iovlen = (size_t)used };
-        ssize_t sent = sendmsg(conn->fd, &message, MSG_NOSIGNAL);
+        bool block = timeout_ns < 0 && (started || !try_first);
+        ssize_t sent = sendmsg(conn->fd, &message, MSG_NOSIGNAL | (block ? 0 : MSG_DONTWAIT));
         if (sent < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                int32_t status = psf_tcp_wait(conn->epoll_fd, conn->fd, &conn->interest, EPOLLOUT,
-                                              deadline);
+                if (try_first && !started)
+                    return PSF_E_AGAIN;
+                int32_t status = psf_tcp_wait(conn->epoll_out, deadline);
                 if (status == PSF_OK)
                     continue;
-                conn->broken = next != 0 || skip != 0;
-                return status;
+                if (started)
+                    atomic_store(&conn->broken, true);
+                return status == PSF_E_TIMEOUT ? psf_fail(status, "%s: no room within the timeout",
+                                                          caller)
+                                               : status;
             }
-            conn->broken = true;
-            if (errno == EPIPE || errno == ECONNRESET)
-                return psf_fail(PSF_E_CLOSED, "psf_tcp_sendv: the peer closed the connection");
-            return psf_fail_errno("psf_tcp_sendv");
+            atomic_store(&conn->broken, true);
+            if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
+                return psf_fail(PSF_E_CLOSED, "%s: the connection was closed", caller);
+            return psf_fail_errno("%s", caller);
         }
+        started = started || sent > 0;
         uint64_t left = (uint64_t)sent;
         while (left > 0 && next < count) {
             uint64_t rest = iov[next].length - skip;
@@ -74,6 +89,42 @@ int32_t psf_tcp_sendv(psf_tcp_conn *conn, const psf_iovec *iov, int32_t count, i
     return PSF_OK;
 }
 
+int32_t psf_tcp_sendv(psf_tcp_conn *conn, const psf_iovec *iov, int32_t count, int64_t timeout_ns)
+{
+    return send_vector(conn, iov, count, timeout_ns, false, "psf_tcp_sendv");
+}
+
+/* Whether a vector of `total` bytes fits the socket's free send space now. SIOCOUTQ counts
+ * the payload bytes not yet acknowledged; SO_SNDBUF reports twice the payload the kernel
+ * allows (the other half is its bookkeeping), so half of it is the payload budget. A vector
+ * larger than the whole budget can never fit: it may start when the socket is idle. */
+static int32_t fits(psf_tcp_conn *conn, uint64_t total, bool *fit)
+{
+    int queued = 0, sndbuf = 0;
+    socklen_t length = sizeof sndbuf;
+    if (ioctl(conn->fd, SIOCOUTQ, &queued) != 0 ||
+        getsockopt(conn->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &length) != 0)
+        return psf_fail_errno("psf_tcp_try_sendv: free send space");
+    *fit = queued == 0 || (uint64_t)queued + total <= (uint64_t)sndbuf / 2;
+    return PSF_OK;
+}
+
+int32_t psf_tcp_try_sendv(psf_tcp_conn *conn, const psf_iovec *iov, int32_t count)
+{
+    if (conn == NULL || (iov == NULL && count != 0) || count < 0)
+        return psf_fail(PSF_E_INVALID, "psf_tcp_try_sendv: null connection or bad vector");
+    uint64_t total = 0;
+    for (int32_t i = 0; i < count; i++)
+        total += iov[i].length;
+    bool fit = false;
+    int32_t status = fits(conn, total, &fit);
+    if (status < 0)
+        return status;
+    if (!fit)
+        return PSF_E_AGAIN;
+    return send_vector(conn, iov, count, -1, true, "psf_tcp_try_sendv");
+}
+
 int32_t psf_tcp_recv(psf_tcp_conn *conn, void *buf, uint64_t cap, uint64_t min_bytes,
                      uint64_t *received, int64_t timeout_ns)
 {
@@ -81,12 +132,13 @@ int32_t psf_tcp_recv(psf_tcp_conn *conn, void *buf, uint64_t cap, uint64_t min_b
         return psf_fail(PSF_E_INVALID, "psf_tcp_recv: null argument or min_bytes > cap");
     *received = 0;
     int64_t deadline = psf_deadline(timeout_ns);
+    int flags = timeout_ns < 0 ? 0 : MSG_DONTWAIT;
     uint64_t got = 0;
     uint64_t want = min_bytes == 0 ? 1 : min_bytes;
     while (got < want && got < cap) {
         struct iovec into = { .iov_base = (uint8_t *)buf + got, .iov_len = (size_t)(cap - got) };
         struct msghdr message = { .msg_iov = &into, .msg_iovlen = 1 };
-        ssize_t count = recvmsg(conn->fd, &message, 0);
+        ssize_t count = recvmsg(conn->fd, &message, flags);
         if (count > 0) {
             got += (uint64_t)count;
             continue;
@@ -99,11 +151,11 @@ int32_t psf_tcp_recv(psf_tcp_conn *conn, void *buf, uint64_t cap, uint64_t min_b
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             *received = got;
-            if (errno == ECONNRESET)
+            if (errno == ECONNRESET || errno == ENOTCONN)
                 return psf_fail(PSF_E_CLOSED, "psf_tcp_recv: the peer reset the connection");
             return psf_fail_errno("psf_tcp_recv");
         }
-        int32_t status = psf_tcp_wait(conn->epoll_fd, conn->fd, &conn->interest, EPOLLIN, deadline);
+        int32_t status = psf_tcp_wait(conn->epoll_in, deadline);
         if (status < 0) {
             *received = got;
             return status;

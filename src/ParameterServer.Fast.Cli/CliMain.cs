@@ -60,7 +60,7 @@ public static class CliMain
             usage: psf COMMAND [options]
 
               local             an embedded cluster on this machine training a model:
-                                --app sparse-lr|countmin|mlp --servers N --workers M --transport inproc|shm|tcp
+                                --app sparse-lr|countmin|mlp --servers N --workers M --transport inproc|shm|tcp|rdma
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
                                 [--tls] [--replicas R] [--kill server:N@SECONDS|worker:N@SECONDS] [--json FILE] [--report DIR] [--quiet]
                                 sparse-lr: [--algorithm block-prox|ftrl] [--blocks B] [--l1 L] [--l2 L]
@@ -72,7 +72,8 @@ public static class CliMain
               server            a server: --scheduler tcp://HOST:PORT|shm://NAME [--listen tcp://HOST:PORT|shm://NAME] [--advertise HOST]
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
                                 (every node needs the same secret: PSF_SECRET or --secret-file FILE;
-                                 --tls or --tls-cert FILE.pfx encrypts TCP on every node)
+                                 --tls or --tls-cert FILE.pfx encrypts TCP on every node;
+                                 rdma://HOST:PORT falls back to TCP, saying so, where there is no RDMA device)
               status            a running job's nodes, clocks, throughput, ranges and replicas:
                                 --scheduler tcp://HOST:PORT [--timeout S] [--ranges] (the job's secret, as a node)
               data              gen-sparse --out FILE [--format libsvm|binary] | convert IN OUT [--skip-bad-lines]

@@ -1,5 +1,8 @@
 using ParameterServer.Fast.Transport.Connections;
+using Microsoft.Extensions.Logging;
+using ParameterServer.Fast.Core.Interop;
 using ParameterServer.Fast.Transport.InProc;
+using ParameterServer.Fast.Transport.Rdma;
 using ParameterServer.Fast.Transport.Security;
 using ParameterServer.Fast.Transport.Shm;
 using ParameterServer.Fast.Transport.Tcp;
@@ -10,15 +13,33 @@ internal static class TransportFixture
 {
     public static readonly ClusterSecret Secret = ClusterSecret.FromText("a test secret that is long enough");
 
-    public static IEnumerable<string> Kinds() => ["inproc", "shm", "tcp4", "tcp6", "tls"];
+    /// <summary>
+    /// tcp4/tcp6: the default engine (the shim's); tcp-managed: .NET sockets; tls: SslStream;
+    /// rdma-fake: the RDMA transport over the shim's in-memory fake verbs, with small buffers so
+    /// frames cross the message/write and chunk boundaries (4080 and 262 136 bytes).
+    /// </summary>
+    public static IEnumerable<string> Kinds() => ["inproc", "shm", "tcp4", "tcp6", "tcp-managed", "tls", "rdma-fake"];
 
-    public static (ITransport Transport, Endpoint Endpoint) Create(string kind, ClusterSecret? secret = null) => kind switch
+    public static readonly RdmaOptions FakeRdma = new()
+    {
+        Verbs = RdmaVerbs.Fake,
+        RecvSlots = 64,
+        SlotBytes = 4096,
+        RegionBytes = 1 << 20,
+        ChunkBytes = 256 * 1024,
+        StagingChunks = 4,
+        MrCacheBytes = 4 << 20,
+    };
+
+    public static (ITransport Transport, Endpoint Endpoint) Create(string kind, ClusterSecret? secret = null, ILogger? logger = null) => kind switch
     {
         "inproc" => (new InProcTransport(secret ?? Secret), Endpoint.Parse($"inproc://t-{Guid.NewGuid():N}")),
-        "shm" => (new ShmTransport(secret ?? Secret), Endpoint.Parse($"shm://t-{Guid.NewGuid():N}")),
-        "tcp4" => (new TcpTransport(secret ?? Secret), Endpoint.Parse("tcp://127.0.0.1:0")),
-        "tcp6" => (new TcpTransport(secret ?? Secret), Endpoint.Parse("tcp://[::1]:0")),
-        "tls" => (new TcpTransport(secret ?? Secret, tls: TlsOptions.SelfSigned()), Endpoint.Parse("tcp://127.0.0.1:0")),
+        "shm" => (new ShmTransport(secret ?? Secret, logger), Endpoint.Parse($"shm://t-{Guid.NewGuid():N}")),
+        "tcp4" => (new TcpTransport(secret ?? Secret, logger), Endpoint.Parse("tcp://127.0.0.1:0")),
+        "tcp6" => (new TcpTransport(secret ?? Secret, logger), Endpoint.Parse("tcp://[::1]:0")),
+        "tcp-managed" => (new TcpTransport(secret ?? Secret, logger, engine: TcpEngine.Managed), Endpoint.Parse("tcp://127.0.0.1:0")),
+        "tls" => (new TcpTransport(secret ?? Secret, logger, tls: TlsOptions.SelfSigned()), Endpoint.Parse("tcp://127.0.0.1:0")),
+        "rdma-fake" => (new RdmaTransport(secret ?? Secret, logger, FakeRdma), Endpoint.Parse("rdma://127.0.0.1:0")),
         _ => throw new ArgumentException(kind),
     };
 

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using ParameterServer.Fast.Cli.CommandLine;
+using ParameterServer.Fast.Cli.Commands;
 using ParameterServer.Fast.Core.Interop;
 using ParameterServer.Fast.Transport.Connections;
+using ParameterServer.Fast.Transport.Tcp;
 
 namespace ParameterServer.Fast.Cli.Bench;
 
@@ -25,11 +27,16 @@ public sealed class TransportBench : IBenchSuite
 
     public string Description => "one-way throughput (GB/s) and 64-byte RTT (µs) of shm and tcp against C baselines";
 
-    private static readonly Dictionary<string, TransportKind> s_kinds = new()
+    // tcp is the TCP transport as nodes get it (its default engine); tcp-managed and tcp-native
+    // pin the engine, so one run compares the two: the benchmark that chose the default.
+    private static readonly Dictionary<string, TransportChoice> s_kinds = new()
     {
-        ["inproc"] = TransportKind.InProc,
-        ["shm"] = TransportKind.Shm,
-        ["tcp"] = TransportKind.Tcp,
+        ["inproc"] = new(TransportKind.InProc, null),
+        ["shm"] = new(TransportKind.Shm, null),
+        ["tcp"] = new(TransportKind.Tcp, null),
+        ["tcp-managed"] = new(TransportKind.Tcp, TcpEngine.Managed),
+        ["tcp-native"] = new(TransportKind.Tcp, TcpEngine.Native),
+        ["rdma"] = new(TransportKind.Rdma, null),
     };
 
     public (IReadOnlyList<BenchResult> Results, Dictionary<string, object> Config) Run(Arguments args, bool quick, TextWriter log)
@@ -44,8 +51,21 @@ public sealed class TransportBench : IBenchSuite
         foreach (string k in kinds)
         {
             if (!s_kinds.ContainsKey(k))
-                throw new UsageException($"psf bench transport: unknown transport '{k}': use inproc, shm or tcp");
+                throw new UsageException($"psf bench transport: unknown transport '{k}': use {string.Join(", ", s_kinds.Keys)}");
         }
+        // rdma without a device: a node would run TCP instead, so that is what gets measured,
+        // under tcp's names, once.
+        var fallbacks = new Dictionary<string, string>();
+        for (int i = 0; i < kinds.Length; i++)
+        {
+            if (TransportFactory.Resolve(s_kinds[kinds[i]].Kind) is (TransportKind.Tcp, { } fallback) && kinds[i] == "rdma")
+            {
+                log.WriteLine($"psf bench transport: {fallback}; measuring tcp");
+                fallbacks["rdma"] = fallback;
+                kinds[i] = "tcp";
+            }
+        }
+        kinds = [.. kinds.Distinct()];
         bool prefixed = kinds.Length > 1;
         var results = new List<BenchResult>();
         void Add(BenchResult r)
@@ -66,18 +86,20 @@ public sealed class TransportBench : IBenchSuite
 
         foreach (string kindName in kinds)
         {
-            TransportKind kind = s_kinds[kindName];
-            string Named(string name) => prefixed ? $"{kindName}_{name}" : name;
+            TransportChoice choice = s_kinds[kindName];
+            TransportKind kind = choice.Kind;
+            string prefix = kindName.Replace('-', '_');
+            string Named(string name) => prefixed ? $"{prefix}_{name}" : name;
             double streamYardstick = kind == TransportKind.Tcp ? tcpStream : memcpy;
             foreach (int size in sizes)
             {
-                double gbps = Throughput(kind, size, streamBytes, repetitions);
+                double gbps = Throughput(choice, size, streamBytes, repetitions);
                 string label = SizeLabel(size);
                 Add(new BenchResult(Named($"throughput_{label}"), gbps, "GB/s") { Extra = { ["message_bytes"] = size } });
                 Add(new BenchResult(Named($"throughput_{label}_vs_c"), gbps / streamYardstick, "ratio")
                     { Extra = { ["yardstick"] = kind == TransportKind.Tcp ? "tcp_stream_c" : "memcpy_c" } });
             }
-            (double p50, double p99) = RoundTrips(kind, rtts);
+            (double p50, double p99) = RoundTrips(choice, rtts);
             Add(new BenchResult(Named("rtt_p50_us"), p50, "µs") { Extra = { ["bytes"] = RttBytes } });
             Add(new BenchResult(Named("rtt_p99_us"), p99, "µs") { Extra = { ["bytes"] = RttBytes } });
             double cRtt = kind == TransportKind.Tcp ? tcpC50 : shmC50;
@@ -92,6 +114,8 @@ public sealed class TransportBench : IBenchSuite
             ["repetitions"] = repetitions,
             ["round_trips"] = rtts,
             ["names_prefixed_by_transport"] = prefixed,
+            ["fallbacks"] = fallbacks,
+            ["tcp_default_engine"] = TcpTransport.DefaultEngine.ToString().ToLowerInvariant(),
             ["processors"] = Environment.ProcessorCount,
         };
         return (results, config);
@@ -105,7 +129,7 @@ public sealed class TransportBench : IBenchSuite
     // first send until the receiver has counted the last byte. Best, not median: on two shared
     // vCPUs a stream between two threads swings 5x with where the host places them, and noise
     // only ever slows a run down, so the fastest run is the stable estimate of what the code can do.
-    private static double Throughput(TransportKind kind, int size, long streamBytes, int repetitions)
+    private static double Throughput(TransportChoice kind, int size, long streamBytes, int repetitions)
     {
         int frames = (int)Math.Max(8, streamBytes / size);
         var receiver = new CountingReceiver();
@@ -143,10 +167,9 @@ public sealed class TransportBench : IBenchSuite
     // 64-byte frames echoed by the server's receive thread; the client's receive thread times
     // each reply and sends the next ping, so two threads play ping-pong as in the C baseline. (A
     // third, polling thread starved the receive threads on the 2-core CI box: shm p50 61 µs.)
-    private static (double P50Us, double P99Us) RoundTrips(TransportKind kind, int count)
+    private static (double P50Us, double P99Us) RoundTrips(TransportChoice kind, int count)
     {
-        int warmUp = Math.Min(1000, count);
-        var pinger = new PingHandler(warmUp, count);
+        var pinger = new PingHandler(WarmUp, count);
         TransportPair pair = TransportPair.ConnectAsync(kind).GetAwaiter().GetResult();
         try
         {
@@ -165,10 +188,16 @@ public sealed class TransportBench : IBenchSuite
         }
     }
 
-    private sealed class PingHandler(int warmUp, int count) : IFrameHandler
+    // Round trips before the timed ones: at least 1000 and at least this long. The JIT only
+    // recompiles a method optimised (tier 1) ~100 ms after it was first called often enough, and
+    // a quick run's 5000 round trips take ~10 ms, so a count alone would time unoptimised code.
+    private static readonly TimeSpan WarmUp = TimeSpan.FromMilliseconds(500);
+
+    private sealed class PingHandler(TimeSpan warmUp, int count) : IFrameHandler
     {
         private readonly byte[] _ping = GC.AllocateArray<byte>(RttBytes, pinned: true);
-        private int _next = -warmUp;
+        private readonly long _warmUntil = Stopwatch.GetTimestamp() + (long)(warmUp.TotalSeconds * Stopwatch.Frequency);
+        private int _next = -1000;
         private long _sentAt;
 
         public double[] Samples { get; } = new double[count];
@@ -187,6 +216,8 @@ public sealed class TransportBench : IBenchSuite
         {
             if (_next >= 0)
                 Samples[_next] = Stopwatch.GetElapsedTime(_sentAt).TotalMicroseconds;
+            if (_next == -1 && Stopwatch.GetTimestamp() < _warmUntil)
+                _next = -2; // still warming up: stay just below the first timed round trip
             if (++_next < count)
                 Ping(connection);
             else

@@ -1,5 +1,6 @@
 using ParameterServer.Fast.Transport.Connections;
 using ParameterServer.Fast.Transport.InProc;
+using ParameterServer.Fast.Transport.Rdma;
 using ParameterServer.Fast.Transport.Security;
 using ParameterServer.Fast.Transport.Shm;
 using ParameterServer.Fast.Transport.Tcp;
@@ -22,15 +23,16 @@ internal sealed class TransportPair : IAsyncDisposable
 
     public IConnection Server { get; }
 
-    public static async Task<TransportPair> ConnectAsync(TransportKind kind)
+    public static async Task<TransportPair> ConnectAsync(TransportChoice choice)
     {
         ClusterSecret secret = ClusterSecret.Generate();
-        (ITransport transport, Endpoint endpoint) = kind switch
+        (ITransport transport, Endpoint endpoint) = choice.Kind switch
         {
             TransportKind.InProc => ((ITransport)new InProcTransport(secret), Endpoint.Parse("inproc://bench")),
             TransportKind.Shm => (new ShmTransport(secret), Endpoint.Parse($"shm://psf-bench-{Environment.ProcessId}-{Guid.NewGuid():N}")),
-            TransportKind.Tcp => (new TcpTransport(secret), Endpoint.Parse("tcp://127.0.0.1:0")),
-            _ => throw new ArgumentException($"psf bench: transport {kind} is not benchmarked"),
+            TransportKind.Tcp => (new TcpTransport(secret, engine: choice.Engine), Endpoint.Parse("tcp://127.0.0.1:0")),
+            TransportKind.Rdma => (new RdmaTransport(secret), Endpoint.Parse("rdma://127.0.0.1:0")),
+            _ => throw new ArgumentException($"psf bench: transport {choice.Kind} is not benchmarked"),
         };
         IListener listener = transport.Listen(endpoint);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -46,4 +48,10 @@ internal sealed class TransportPair : IAsyncDisposable
         await Server.DisposeAsync().ConfigureAwait(false);
         await _listener.DisposeAsync().ConfigureAwait(false);
     }
+}
+
+/// <summary>A transport to benchmark; for TCP optionally a fixed engine (null: the transport's default).</summary>
+internal readonly record struct TransportChoice(TransportKind Kind, TcpEngine? Engine)
+{
+    public override string ToString() => Engine is { } e ? $"{Kind} ({e})" : Kind.ToString();
 }

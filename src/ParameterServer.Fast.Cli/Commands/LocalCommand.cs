@@ -4,7 +4,7 @@ using ParameterServer.Fast.Transport.Connections;
 
 namespace ParameterServer.Fast.Cli.Commands;
 
-/// <summary>`psf local --app APP --servers N --workers M --transport inproc|shm|tcp [...]`.</summary>
+/// <summary>`psf local --app APP --servers N --workers M --transport inproc|shm|tcp|rdma [...]`.</summary>
 public static class LocalCommand
 {
     private static readonly Dictionary<string, TransportKind> s_transports = new()
@@ -12,6 +12,7 @@ public static class LocalCommand
         ["inproc"] = TransportKind.InProc,
         ["tcp"] = TransportKind.Tcp,
         ["shm"] = TransportKind.Shm,
+        ["rdma"] = TransportKind.Rdma,
     };
 
     private static readonly Dictionary<string, bool> s_switches = new() { ["on"] = true, ["off"] = false };
@@ -58,6 +59,12 @@ public static class LocalCommand
             Timeout = TimeSpan.FromSeconds(args.Int("timeout", 1800, 10, 7 * 24 * 3600)),
         };
         args.EnsureAllUsed();
+        (TransportKind transport, string? fallback) = TransportFactory.Resolve(options.Transport);
+        if (fallback is not null)
+        {
+            output.WriteLine($"psf local: {fallback}");
+            options = options with { Transport = transport };
+        }
         if (options.Replicas > options.Servers)
             throw new UsageException($"psf local: --replicas {options.Replicas} needs at least that many servers (--servers {options.Servers})");
         if (options.Kills.Any(k => k.Server) && options.Replicas < 2)

@@ -68,7 +68,12 @@ public static class NodeCommands
         Endpoint scheduler = ReadEndpoint(args, "scheduler", null);
         // Between processes of one machine the server listens on shared memory when the
         // scheduler does; a name unique to this process keeps several servers apart.
-        Endpoint listen = ReadEndpoint(args, "listen", scheduler.Kind == TransportKind.Shm ? $"shm://psf-server-{Environment.ProcessId}" : "tcp://0.0.0.0:0");
+        Endpoint listen = ReadEndpoint(args, "listen", scheduler.Kind switch
+        {
+            TransportKind.Shm => $"shm://psf-server-{Environment.ProcessId}",
+            TransportKind.Rdma => "rdma://0.0.0.0:0",
+            _ => "tcp://0.0.0.0:0",
+        });
         if (listen.Kind != scheduler.Kind)
             throw new UsageException($"psf server: --listen {listen} and --scheduler {scheduler} must use the same transport");
         string? advertise = args.String("advertise");
@@ -121,9 +126,9 @@ public static class NodeCommands
         try
         {
             Endpoint e = Endpoint.Parse(text);
-            return e.Kind is TransportKind.Tcp or TransportKind.Shm
+            return e.Kind is TransportKind.Tcp or TransportKind.Shm or TransportKind.Rdma
                 ? e
-                : throw new UsageException($"psf {args.Command}: --{name} must be a tcp:// or shm:// address between processes, got '{text}'");
+                : throw new UsageException($"psf {args.Command}: --{name} must be a tcp://, shm:// or rdma:// address between processes, got '{text}'");
         }
         catch (FormatException ex)
         {

@@ -49,7 +49,8 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             TransportKind.InProc => new InProcTransport(secret),
             TransportKind.Tcp => new TcpTransport(secret, tls: options.Tls ? TlsOptions.SelfSigned() : null),
             TransportKind.Shm => new ShmTransport(secret),
-            _ => throw new ArgumentException($"transport {options.Transport} is not available for psf local: use inproc, shm or tcp"),
+            TransportKind.Rdma => TransportFactory.Create(TransportKind.Rdma, secret),
+            _ => throw new ArgumentException($"transport {options.Transport} is not available for psf local: use inproc, shm, tcp or rdma"),
         };
         AppChoice app = options.App;
         if (app is SparseLRChoice lrChoice)
@@ -102,6 +103,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     {
         TransportKind.InProc => Endpoint.Parse($"inproc://{name}"),
         TransportKind.Shm => Endpoint.Parse($"shm://psf-job-{Environment.ProcessId}-{name}"),
+        TransportKind.Rdma => Endpoint.Parse("rdma://127.0.0.1:0"),
         _ => Endpoint.Parse("tcp://127.0.0.1:0"),
     };
 

@@ -28,6 +28,44 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "psf_rdma_device_count")]
     public static partial int RdmaDeviceCount();
 
+    // ---- RDMA connection (psf_rdma_*): conn is a psf_rdma_conn* ----
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_conn_create")]
+    public static partial int RdmaConnCreate(uint recvSlots, uint slotBytes, ulong regionBytes, ulong mrCacheBytes, out nint conn);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_local_info")]
+    public static partial int RdmaLocalInfo(nint conn, void* buf, uint cap, uint* length);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_connect")]
+    public static partial int RdmaConnect(nint conn, void* remoteInfo, uint length);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_send")]
+    public static partial int RdmaSend(nint conn, int type, void* data, uint length);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_write")]
+    public static partial int RdmaWrite(nint conn, void* data, ulong length, ulong* token);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_poll")]
+    public static partial int RdmaPoll(nint conn, RdmaEvent* rdmaEvent);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_release")]
+    public static partial int RdmaRelease(nint conn, ulong token);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_conn_stats")]
+    public static partial int RdmaConnStats(nint conn, RdmaStats* stats);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_close")]
+    public static partial int RdmaClose(nint conn);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_fake_create")]
+    public static partial int RdmaFakeCreate(uint recvSlots, uint slotBytes, ulong regionBytes, ulong mrCacheBytes, out nint conn);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_fake_fail_next")]
+    public static partial int RdmaFakeFailNext(int status);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_fake_counts")]
+    public static partial int RdmaFakeCounts(ulong* registrations, ulong* deregistrations);
+
     // ---- shared-memory connection (psf_shm_*): conn is a psf_shm_conn* ----
 
     [LibraryImport(LibraryName, EntryPoint = "psf_shm_create", StringMarshalling = StringMarshalling.Utf8)]
@@ -68,6 +106,38 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(LibraryName, EntryPoint = "psf_shm_recv")]
     public static partial int ShmRecv(nint conn, void* buf, ulong cap, ulong* length, int* type, long timeoutNs);
+
+    // ---- native TCP connection (psf_tcp_*): conn is a psf_tcp_conn*, listener a psf_tcp_listener* ----
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_tcp_listen", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int TcpListen(string address, ushort port, out nint listener, out ushort boundPort);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_tcp_accept")]
+    public static partial int TcpAccept(nint listener, long timeoutNs, out nint conn);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_tcp_listener_close")]
+    public static partial int TcpListenerClose(nint listener);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_tcp_connect", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int TcpConnect(string address, ushort port, long timeoutNs, out nint conn);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_tcp_sendv")]
+    public static partial int TcpSendv(nint conn, PsfIoVec* iov, int count, long timeoutNs);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_tcp_try_sendv")]
+    public static partial int TcpTrySendv(nint conn, PsfIoVec* iov, int count);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_tcp_recv")]
+    public static partial int TcpRecv(nint conn, void* buf, ulong cap, ulong minBytes, ulong* received, long timeoutNs);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_tcp_shutdown")]
+    public static partial int TcpShutdown(nint conn);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_tcp_peer")]
+    public static partial int TcpPeer(nint conn, byte* address, uint cap, ushort* port);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_tcp_close")]
+    public static partial int TcpClose(nint conn);
 
     // ---- same-run baselines of `psf bench transport` ----
 

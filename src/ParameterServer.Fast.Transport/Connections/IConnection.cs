@@ -30,8 +30,41 @@ public interface IConnection : IAsyncDisposable
     /// <summary>
     /// Sends one frame. Completes when the frame has been handed to the transport (the segments
     /// may be reused then). Throws <see cref="ConnectionClosedException"/> when the peer is gone.
+    /// The same as <see cref="TrySendAsync"/> with <see cref="SendStatus.NotConnected"/> thrown.
     /// </summary>
     ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sends one frame if the transport can start it now, never waiting to start: a full ring or
+    /// socket buffer, no RDMA credit or another sender mid-frame give
+    /// <see cref="SendStatus.BackPressured"/> with nothing sent; a closed connection gives
+    /// <see cref="SendStatus.NotConnected"/>. A frame that fits the transport's free room (a shm
+    /// record up to half a ring, a socket's free send space, RDMA credits) goes out without any
+    /// wait; a larger one, once started, is finished by waiting for room, since a stream cannot
+    /// take back half a frame.
+    /// </summary>
+    SendStatus TrySend(FrameSegments frame) => IsConnected ? SendStatus.BackPressured : SendStatus.NotConnected;
+
+    /// <summary>
+    /// Sends one frame, waiting for room while the peer lives: <see cref="SendStatus.Sent"/> or
+    /// <see cref="SendStatus.NotConnected"/>, never an exception for a closed peer (cancellation
+    /// still throws <see cref="OperationCanceledException"/>). Completes synchronously and
+    /// without allocating when the frame goes out at once.
+    /// </summary>
+    async ValueTask<SendStatus> TrySendAsync(FrameSegments frame, CancellationToken cancellationToken = default)
+    {
+        // Every transport here overrides this; the default serves implementations written
+        // before the status API (test doubles), mapping their exception to the status.
+        try
+        {
+            await SendAsync(frame, cancellationToken).ConfigureAwait(false);
+            return SendStatus.Sent;
+        }
+        catch (ConnectionClosedException)
+        {
+            return SendStatus.NotConnected;
+        }
+    }
 
     /// <summary>Completes when the connection has ended, with the reason when it failed.</summary>
     Task Completion { get; }

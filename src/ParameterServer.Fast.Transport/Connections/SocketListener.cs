@@ -1,34 +1,14 @@
 using System.Net.Sockets;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using ParameterServer.Fast.Core.Interop;
 
 namespace ParameterServer.Fast.Transport.Connections;
 
-/// <summary>
-/// A listener that accepts sockets in the background and sets each one up (handshake, and for
-/// shared memory the segment) on its own, so a peer that stalls or sends garbage delays nobody
-/// else; only connections that proved the cluster secret reach <see cref="AcceptAsync"/>. A peer
-/// that fails is refused, logged with its address, and the listener carries on.
-/// </summary>
-internal abstract class SocketListener : IListener
+/// <summary>A <see cref="BackgroundListener"/> on a managed socket (TCP, or shared memory's Unix rendezvous socket).</summary>
+internal abstract class SocketListener : BackgroundListener
 {
     private readonly Socket _socket;
-    private readonly ILogger _logger;
-    private readonly Channel<IConnection> _accepted = Channel.CreateUnbounded<IConnection>();
 
-    protected SocketListener(Socket socket, Endpoint local, ILogger logger)
-    {
-        _socket = socket;
-        _logger = logger;
-        LocalEndpoint = local;
-    }
-
-    public Endpoint LocalEndpoint { get; }
-
-    protected CancellationTokenSource Stop { get; } = new();
-
-    public ValueTask<IConnection> AcceptAsync(CancellationToken cancellationToken = default) => _accepted.Reader.ReadAsync(cancellationToken);
+    protected SocketListener(Socket socket, Endpoint local, ILogger logger) : base(local, logger) => _socket = socket;
 
     /// <summary>Starts accepting (called by the derived constructor once it is ready).</summary>
     protected void Start() => _ = Task.Run(AcceptLoop);
@@ -43,36 +23,14 @@ internal abstract class SocketListener : IListener
             while (!Stop.IsCancellationRequested)
             {
                 Socket accepted = await _socket.AcceptAsync(Stop.Token).ConfigureAwait(false);
-                _ = Task.Run(() => Offer(accepted));
+                Offer(accepted, SetUpAsync);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
         {
-            _accepted.Writer.TryComplete(new ConnectionClosedException($"listener on {LocalEndpoint} stopped"));
+            Stopped();
         }
     }
 
-    private async Task Offer(Socket accepted)
-    {
-        try
-        {
-            IConnection connection = await SetUpAsync(accepted).ConfigureAwait(false);
-            if (!_accepted.Writer.TryWrite(connection))
-                await connection.DisposeAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is AuthenticationException or IOException or SocketException or OperationCanceledException
-            or ObjectDisposedException or NativeException or System.Security.Authentication.AuthenticationException)
-        {
-            _logger.LogWarning("{Message}", e.Message);
-            accepted.Dispose();
-        }
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        Stop.Cancel();
-        _socket.Dispose();
-        _accepted.Writer.TryComplete();
-        return ValueTask.CompletedTask;
-    }
+    protected override void StopAccepting() => _socket.Dispose();
 }

@@ -8,8 +8,20 @@ namespace ParameterServer.Fast.Transport.InProc;
 /// <summary>One end of an in-process connection; see <see cref="InProcTransport"/>.</summary>
 internal sealed class InProcConnection : IConnection
 {
-    private readonly Channel<(PinnedBuffer Buffer, int Length)> _inbox = Channel.CreateUnbounded<(PinnedBuffer, int)>(
-        new UnboundedChannelOptions { SingleReader = true });
+    // The frames sent to this end, waiting for its receive thread. A plain queue under a lock
+    // with Monitor.Wait: a channel's WaitToReadAsync allocates a task per wait, this nothing once
+    // the queue has grown to the traffic's depth. Unbounded: an in-process peer is never slow
+    // for long, and a bound would let two nodes that reply from their receive threads deadlock.
+    private readonly Queue<(PinnedBuffer Buffer, int Length)> _inbox = new();
+    private readonly object _inboxLock = new();
+    private bool _inboxClosed;
+    private bool _receiverWaiting;
+    // Buffers this end has delivered and got back, by size class, for the peer's next frames:
+    // the shared pool keeps 16 per class, but a burst queues thousands, so without these a
+    // burst after warm-up allocates again. Up to SpareLimitBytes stay here.
+    private readonly Stack<PinnedBuffer>[] _spare = [.. Enumerable.Range(0, 31).Select(_ => new Stack<PinnedBuffer>())];
+    private long _spareBytes;
+    private const long SpareLimitBytes = 256L << 20;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private InProcConnection _peer = null!;
     private IFrameHandler? _handler;
@@ -44,19 +56,100 @@ internal sealed class InProcConnection : IConnection
         thread.Start();
     }
 
-    public ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default)
+    public ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default) =>
+        SendResults.ThrowIfNotSent(this, TrySendAsync(frame, cancellationToken));
+
+    /// <summary>Never back-pressured: the peer's inbox is unbounded (see the field).</summary>
+    public SendStatus TrySend(FrameSegments frame)
     {
         if (_closed || _peer._closed)
-            return ValueTask.FromException(new ConnectionClosedException($"connection to {RemoteName} is closed"));
+            return SendStatus.NotConnected;
         int length = checked((int)frame.Length);
-        PinnedBuffer buffer = FrameBufferPool.Shared.Rent(length);
+        PinnedBuffer buffer = _peer.RentSpare(length);
         frame.CopyTo(buffer.Span);
-        if (!_peer._inbox.Writer.TryWrite((buffer, length)))
+        if (!_peer.Deliver(buffer, length))
         {
             buffer.Dispose();
-            return ValueTask.FromException(new ConnectionClosedException($"connection to {RemoteName} is closed"));
+            return SendStatus.NotConnected;
         }
-        return ValueTask.CompletedTask;
+        return SendStatus.Sent;
+    }
+
+    public ValueTask<SendStatus> TrySendAsync(FrameSegments frame, CancellationToken cancellationToken = default) =>
+        new(TrySend(frame));
+
+    private bool Deliver(PinnedBuffer buffer, int length)
+    {
+        lock (_inboxLock)
+        {
+            if (_inboxClosed)
+                return false;
+            _inbox.Enqueue((buffer, length));
+            if (_receiverWaiting)
+                Monitor.Pulse(_inboxLock);
+        }
+        return true;
+    }
+
+    private PinnedBuffer RentSpare(int length)
+    {
+        int sizeClass = SizeClass(length);
+        lock (_inboxLock)
+        {
+            if (_spare[sizeClass].TryPop(out PinnedBuffer? buffer))
+            {
+                _spareBytes -= buffer.Capacity;
+                return buffer;
+            }
+        }
+        return FrameBufferPool.Shared.Rent(length);
+    }
+
+    private void ReturnSpare(PinnedBuffer buffer)
+    {
+        lock (_inboxLock)
+        {
+            if (_spareBytes + buffer.Capacity <= SpareLimitBytes)
+            {
+                _spare[SizeClass(buffer.Capacity)].Push(buffer);
+                _spareBytes += buffer.Capacity;
+                return;
+            }
+        }
+        buffer.Dispose();
+    }
+
+    // Power-of-two classes as the pool's (a buffer of capacity 2^k serves lengths up to 2^k).
+    private static int SizeClass(int length) => length <= 4096 ? 12 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)length - 1);
+
+    // False once the inbox is closed and empty.
+    private bool TakeNext(out (PinnedBuffer Buffer, int Length) item)
+    {
+        lock (_inboxLock)
+        {
+            while (_inbox.Count == 0)
+            {
+                if (_inboxClosed)
+                {
+                    item = default;
+                    return false;
+                }
+                _receiverWaiting = true;
+                Monitor.Wait(_inboxLock);
+                _receiverWaiting = false;
+            }
+            item = _inbox.Dequeue();
+            return true;
+        }
+    }
+
+    private void CloseInbox()
+    {
+        lock (_inboxLock)
+        {
+            _inboxClosed = true;
+            Monitor.PulseAll(_inboxLock);
+        }
     }
 
     private void ReceiveLoop()
@@ -64,25 +157,22 @@ internal sealed class InProcConnection : IConnection
         Exception? error = null;
         try
         {
-            ChannelReader<(PinnedBuffer Buffer, int Length)> reader = _inbox.Reader;
-            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            while (TakeNext(out (PinnedBuffer Buffer, int Length) item))
             {
-                while (reader.TryRead(out (PinnedBuffer Buffer, int Length) item))
+                try
                 {
-                    try
-                    {
-                        _handler!.OnFrame(this, item.Buffer.Span[..item.Length]);
-                    }
-                    finally
-                    {
-                        item.Buffer.Dispose();
-                    }
+                    _handler!.OnFrame(this, item.Buffer.Span[..item.Length]);
+                }
+                finally
+                {
+                    ReturnSpare(item.Buffer);
                 }
             }
         }
         catch (Exception e)
         {
-            error = e is ChannelClosedException { InnerException: { } inner } ? inner : e;
+            // A handler that throws: this connection ends, the process does not.
+            error = e;
         }
         Finish(error);
     }
@@ -99,8 +189,8 @@ internal sealed class InProcConnection : IConnection
         if (_closed)
             return ValueTask.CompletedTask;
         _closed = true;
-        _inbox.Writer.TryComplete();
-        _peer._inbox.Writer.TryComplete();
+        CloseInbox();
+        _peer.CloseInbox();
         _peer._handshake.Writer.TryComplete();
         _handshake.Writer.TryComplete();
         if (_handler is null)

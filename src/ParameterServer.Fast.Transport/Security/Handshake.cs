@@ -63,7 +63,7 @@ public static class Handshake
         {
             throw new AuthenticationException($"refused {peer}: no handshake within {Timeout.TotalSeconds:0} s");
         }
-        catch (IOException e)
+        catch (IOException e) when (e is not AuthenticationException)
         {
             throw new AuthenticationException($"refused {peer}: the connection ended during the handshake ({e.Message})");
         }

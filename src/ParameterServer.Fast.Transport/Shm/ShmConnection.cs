@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using ParameterServer.Fast.Core.Interop;
 using ParameterServer.Fast.Transport.Connections;
 
@@ -47,61 +48,86 @@ internal sealed class ShmConnection : IConnection
         _receiveThread.Start();
     }
 
-    public ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default)
+    public ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default) =>
+        SendResults.ThrowIfNotSent(this, TrySendAsync(frame, cancellationToken));
+
+    public SendStatus TrySend(FrameSegments frame)
     {
-        long length = frame.Length;
-        if (length > _maxFrameBytes)
-            throw new ArgumentException($"frame of {length} bytes exceeds the {_maxFrameBytes}-byte limit of {RemoteName}");
+        CheckLength(frame.Length);
         if (_closed)
-            return ValueTask.FromException(Closed("is closed"));
+            return SendStatus.NotConnected;
+        // Another sender holds the ring's single writer slot: that is back-pressure too.
+        if (!Monitor.TryEnter(_sendLock))
+            return SendStatus.BackPressured;
         try
         {
-            lock (_sendLock)
-            {
-                if (_closed)
-                    throw Closed("is closed");
-                if (length <= _channel.MaxClaim)
-                    WriteRecord(frame, 0, (int)length, ShmRecords.Frame, total: -1);
-                else
-                    WriteChunked(frame, length);
-            }
-            return ValueTask.CompletedTask;
+            return SendLocked(frame, wait: false);
         }
-        catch (ConnectionClosedException e)
+        finally
         {
-            return ValueTask.FromException(e);
+            Monitor.Exit(_sendLock);
         }
     }
 
-    private void WriteChunked(in FrameSegments frame, long length)
+    public ValueTask<SendStatus> TrySendAsync(FrameSegments frame, CancellationToken cancellationToken = default)
     {
+        CheckLength(frame.Length);
+        if (_closed)
+            return new ValueTask<SendStatus>(SendStatus.NotConnected);
+        lock (_sendLock)
+            return new ValueTask<SendStatus>(SendLocked(frame, wait: true));
+    }
+
+    private void CheckLength(long length)
+    {
+        if (length > _maxFrameBytes)
+            ThrowTooLarge(length);
+    }
+
+    [DoesNotReturn]
+    private void ThrowTooLarge(long length) =>
+        throw new ArgumentException($"frame of {length} bytes exceeds the {_maxFrameBytes}-byte limit of {RemoteName}");
+
+    // Under _sendLock. Without wait, only the first record may find no room (then nothing was
+    // written); a chunked frame, once started, is finished by waiting.
+    private SendStatus SendLocked(in FrameSegments frame, bool wait)
+    {
+        if (_closed)
+            return SendStatus.NotConnected;
+        long length = frame.Length;
+        if (length <= _channel.MaxClaim)
+            return WriteRecord(frame, 0, (int)length, ShmRecords.Frame, total: -1, wait);
         int chunk = Math.Min(ShmRecords.ChunkBytes, _channel.MaxClaim);
         int first = chunk - ShmRecords.TotalPrefixBytes;
-        WriteRecord(frame, 0, first, ShmRecords.FrameFirst, total: length);
-        for (long offset = first; offset < length; offset += chunk)
+        SendStatus status = WriteRecord(frame, 0, first, ShmRecords.FrameFirst, total: length, wait);
+        for (long offset = first; offset < length && status == SendStatus.Sent; offset += chunk)
         {
             int part = (int)Math.Min(chunk, length - offset);
-            WriteRecord(frame, offset, part, offset + part == length ? ShmRecords.FrameLast : ShmRecords.FrameNext, total: -1);
+            status = WriteRecord(frame, offset, part, offset + part == length ? ShmRecords.FrameLast : ShmRecords.FrameNext, total: -1, wait: true);
         }
+        return status;
     }
 
-    // Claims a record (waiting for room while the peer lives), gathers the frame's bytes
-    // [offset, offset + length) into it, with the total length in front when total >= 0.
-    private void WriteRecord(in FrameSegments frame, long offset, int length, int type, long total)
+    // Claims a record (waiting for room while the peer lives, when asked to), gathers the
+    // frame's bytes [offset, offset + length) into it, with the total length in front when
+    // total >= 0, and commits it.
+    private SendStatus WriteRecord(in FrameSegments frame, long offset, int length, int type, long total, bool wait)
     {
         int recordBytes = length + (total >= 0 ? ShmRecords.TotalPrefixBytes : 0);
         NativeStatus status;
         Span<byte> record;
         while ((status = _channel.TryClaim(recordBytes, out record)) == NativeStatus.Again)
         {
+            if (!wait)
+                return SendStatus.BackPressured;
             if (_stopping)
-                throw Closed("was closed while a send waited for room");
+                return SendStatus.NotConnected;
             status = _channel.WaitClaim(recordBytes, ShmRecords.PollNs);
             if (status is not (NativeStatus.Ok or NativeStatus.Timeout))
                 break;
         }
         if (status != NativeStatus.Ok)
-            throw Closed($"failed: {status} ({ShmChannel.LastError()})");
+            return SendStatus.NotConnected; // the peer closed or died; the receive loop reports why
         if (total >= 0)
         {
             BinaryPrimitives.WriteUInt64LittleEndian(record, (ulong)total);
@@ -110,6 +136,7 @@ internal sealed class ShmConnection : IConnection
         Gather(frame, offset, record);
         if (_channel.Commit(type) != NativeStatus.Ok)
             throw new InvalidOperationException($"psf_shm_commit refused record type {type}: {ShmChannel.LastError()}");
+        return SendStatus.Sent;
     }
 
     private static void Gather(in FrameSegments frame, long offset, Span<byte> destination)

@@ -23,7 +23,8 @@ internal sealed class ShmListener : SocketListener
     protected override async Task<IConnection> SetUpAsync(Socket rendezvous)
     {
         string segment = ShmTransport.NewSegmentName();
-        string peer = $"shm://{segment}";
+        // A Unix socket has no address to log: the connecting process's pid stands for it.
+        string peer = PeerPid(rendezvous) is int pid ? $"shm://{segment} (pid {pid})" : $"shm://{segment}";
         ShmChannel? channel = null;
         try
         {
@@ -50,6 +51,23 @@ internal sealed class ShmListener : SocketListener
         finally
         {
             channel?.Dispose();
+        }
+    }
+
+    // SO_PEERCRED: struct ucred { pid, uid, gid } of the process at the other end.
+    private static int? PeerPid(Socket rendezvous)
+    {
+        const int SolSocket = 1, SoPeerCred = 17;
+        Span<byte> credentials = stackalloc byte[12];
+        try
+        {
+            return rendezvous.GetRawSocketOption(SolSocket, SoPeerCred, credentials) >= 4
+                ? BinaryPrimitives.ReadInt32LittleEndian(credentials)
+                : null;
+        }
+        catch (SocketException)
+        {
+            return null;
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net.Sockets;
 using ParameterServer.Fast.Codec.Buffers;
 using ParameterServer.Fast.Transport.Connections;
 
@@ -15,6 +16,7 @@ internal sealed class StreamConnection : IConnection
     private const int InitialReceiveBytes = 256 * 1024;
 
     private readonly Stream _stream;
+    private readonly Socket _socket; // under _stream; only polled for room
     private readonly int _maxFrameBytes;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -22,9 +24,10 @@ internal sealed class StreamConnection : IConnection
     private IFrameHandler? _handler;
     private volatile bool _closed;
 
-    public StreamConnection(Stream stream, string remoteName, int maxFrameBytes)
+    public StreamConnection(Stream stream, Socket socket, string remoteName, int maxFrameBytes)
     {
         _stream = stream;
+        _socket = socket;
         RemoteName = remoteName;
         _maxFrameBytes = maxFrameBytes;
     }
@@ -42,31 +45,79 @@ internal sealed class StreamConnection : IConnection
         _ = Task.Run(ReceiveLoop);
     }
 
-    public async ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default)
+    public ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default) =>
+        SendResults.ThrowIfNotSent(this, TrySendAsync(frame, cancellationToken));
+
+    public SendStatus TrySend(FrameSegments frame)
     {
-        long length = frame.Length;
-        if (length > _maxFrameBytes)
-            throw new ArgumentException($"frame of {length} bytes exceeds the {_maxFrameBytes}-byte limit of {RemoteName}");
+        CheckLength(frame.Length);
         if (_closed)
-            throw new ConnectionClosedException($"connection to {RemoteName} is closed");
-        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return SendStatus.NotConnected;
+        if (!_sendLock.Wait(0))
+            return SendStatus.BackPressured;
         try
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(_prefix, (uint)length);
-            await _stream.WriteAsync(_prefix, cancellationToken).ConfigureAwait(false);
-            for (int i = 0; i < frame.Count; i++)
-                await _stream.WriteAsync(frame[i], cancellationToken).ConfigureAwait(false);
-            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            // Writable: the kernel takes the encrypted record at once (the rest of one larger
+            // than the free space is waited for); not writable: nothing is encrypted or sent.
+            if (!_socket.Poll(0, SelectMode.SelectWrite))
+                return _closed ? SendStatus.NotConnected : SendStatus.BackPressured;
+            return WriteFrame(frame);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
         {
             Close(new ConnectionClosedException($"connection to {RemoteName} failed: {e.Message}", e));
-            throw new ConnectionClosedException($"connection to {RemoteName} failed: {e.Message}", e);
+            return SendStatus.NotConnected;
         }
         finally
         {
             _sendLock.Release();
         }
+    }
+
+    public async ValueTask<SendStatus> TrySendAsync(FrameSegments frame, CancellationToken cancellationToken = default)
+    {
+        CheckLength(frame.Length);
+        if (_closed)
+            return SendStatus.NotConnected;
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_closed)
+                return SendStatus.NotConnected;
+            BinaryPrimitives.WriteUInt32LittleEndian(_prefix, (uint)frame.Length);
+            await _stream.WriteAsync(_prefix, cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < frame.Count; i++)
+                await _stream.WriteAsync(frame[i], cancellationToken).ConfigureAwait(false);
+            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return SendStatus.Sent;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            Close(new ConnectionClosedException($"connection to {RemoteName} failed: {e.Message}", e));
+            return SendStatus.NotConnected;
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private SendStatus WriteFrame(in FrameSegments frame)
+    {
+        if (_closed)
+            return SendStatus.NotConnected;
+        BinaryPrimitives.WriteUInt32LittleEndian(_prefix, (uint)frame.Length);
+        _stream.Write(_prefix);
+        for (int i = 0; i < frame.Count; i++)
+            _stream.Write(frame[i].Span);
+        _stream.Flush();
+        return SendStatus.Sent;
+    }
+
+    private void CheckLength(long length)
+    {
+        if (length > _maxFrameBytes)
+            throw new ArgumentException($"frame of {length} bytes exceeds the {_maxFrameBytes}-byte limit of {RemoteName}");
     }
 
     private async Task ReceiveLoop()

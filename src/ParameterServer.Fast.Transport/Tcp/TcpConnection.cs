@@ -51,39 +51,76 @@ internal sealed class TcpConnection : IConnection
         thread.Start();
     }
 
-    public ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default)
+    public ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default) =>
+        SendResults.ThrowIfNotSent(this, TrySendAsync(frame, cancellationToken));
+
+    public SendStatus TrySend(FrameSegments frame)
     {
-        long length = frame.Length;
-        if (length > _maxFrameBytes)
-            throw new ArgumentException($"frame of {length} bytes exceeds the {_maxFrameBytes}-byte limit of {RemoteName}");
+        CheckLength(frame.Length);
         if (_closed)
-            return ValueTask.FromException(new ConnectionClosedException($"connection to {RemoteName} is closed"));
+            return SendStatus.NotConnected;
+        if (!Monitor.TryEnter(_sendLock))
+            return SendStatus.BackPressured;
         try
         {
-            lock (_sendLock)
+            // poll(POLLOUT) with no wait: writable means the kernel takes at least part of the
+            // frame at once; the rest of a frame larger than the free space is then waited for.
+            if (!_closed && !_socket.Poll(0, SelectMode.SelectWrite))
+                return SendStatus.BackPressured;
+            return SendLocked(frame);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return SendStatus.NotConnected;
+        }
+        finally
+        {
+            Monitor.Exit(_sendLock);
+        }
+    }
+
+    // Managed sockets send synchronously in the caller: the ValueTask is always complete.
+    public ValueTask<SendStatus> TrySendAsync(FrameSegments frame, CancellationToken cancellationToken = default)
+    {
+        CheckLength(frame.Length);
+        if (_closed)
+            return new ValueTask<SendStatus>(SendStatus.NotConnected);
+        lock (_sendLock)
+            return new ValueTask<SendStatus>(SendLocked(frame));
+    }
+
+    private void CheckLength(long length)
+    {
+        if (length > _maxFrameBytes)
+            throw new ArgumentException($"frame of {length} bytes exceeds the {_maxFrameBytes}-byte limit of {RemoteName}");
+    }
+
+    private SendStatus SendLocked(in FrameSegments frame)
+    {
+        if (_closed || _sendBuffer is null)
+            return SendStatus.NotConnected;
+        try
+        {
+            long length = frame.Length;
+            Span<byte> buffer = _sendBuffer.Span;
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)length);
+            if (length <= CoalesceLimit)
             {
-                if (_closed || _sendBuffer is null)
-                    throw new ObjectDisposedException(RemoteName);
-                Span<byte> buffer = _sendBuffer.Span;
-                BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)length);
-                if (length <= CoalesceLimit)
-                {
-                    frame.CopyTo(buffer[PrefixBytes..]);
-                    SendAll(buffer[..(PrefixBytes + (int)length)]);
-                }
-                else
-                {
-                    SendAll(buffer[..PrefixBytes]);
-                    for (int i = 0; i < frame.Count; i++)
-                        SendAll(frame[i].Span);
-                }
+                frame.CopyTo(buffer[PrefixBytes..]);
+                SendAll(buffer[..(PrefixBytes + (int)length)]);
             }
-            return ValueTask.CompletedTask;
+            else
+            {
+                SendAll(buffer[..PrefixBytes]);
+                for (int i = 0; i < frame.Count; i++)
+                    SendAll(frame[i].Span);
+            }
+            return SendStatus.Sent;
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             Fail(e);
-            return ValueTask.FromException(new ConnectionClosedException($"connection to {RemoteName} failed: {e.Message}", e));
+            return SendStatus.NotConnected;
         }
     }
 

@@ -2,29 +2,60 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using ParameterServer.Fast.Core.Interop;
 using ParameterServer.Fast.Transport.Connections;
 using ParameterServer.Fast.Transport.Security;
 
 namespace ParameterServer.Fast.Transport.Tcp;
 
 /// <summary>
-/// TCP over IPv4 or IPv6 with managed sockets on pinned buffers: TCP_NODELAY (frames are whole
-/// messages; Nagle would only add latency), kernel-autotuned buffer sizes, and the HMAC handshake
-/// on every connection before the first frame. With <see cref="TlsOptions"/> every connection is
-/// encrypted as well (both ends must agree: a TLS node refuses a plain one and vice versa).
+/// TCP over IPv4 or IPv6: TCP_NODELAY (frames are whole messages; Nagle would only add
+/// latency), kernel-autotuned buffer sizes, and the HMAC handshake on every connection before
+/// the first frame. The bytes move through one of two engines (<see cref="TcpEngine"/>), the C
+/// shim's by default when it is loaded; both speak the same wire format. With
+/// <see cref="TlsOptions"/> every connection is encrypted as well, through .NET's SslStream (both
+/// ends must agree: a TLS node refuses a plain one and vice versa).
 /// </summary>
-public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, int maxFrameBytes = TcpTransport.DefaultMaxFrameBytes, TlsOptions? tls = null) : ITransport
+public sealed class TcpTransport : ITransport
 {
     /// <summary>1 GiB: a larger announced length is a lie or a bug, refused before any allocation.</summary>
     public const int DefaultMaxFrameBytes = 1 << 30;
 
-    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+    private readonly ClusterSecret _secret;
+    private readonly ILogger _logger;
+    private readonly int _maxFrameBytes;
+    private readonly TlsOptions? _tls;
+
+    public TcpTransport(ClusterSecret secret, ILogger? logger = null, int maxFrameBytes = DefaultMaxFrameBytes, TlsOptions? tls = null, TcpEngine? engine = null)
+    {
+        _secret = secret;
+        _logger = logger ?? NullLogger.Instance;
+        _maxFrameBytes = maxFrameBytes;
+        _tls = tls;
+        Engine = tls is not null ? TcpEngine.Managed : engine ?? DefaultEngine;
+        if (Engine == TcpEngine.Native)
+            PsfNative.EnsureAvailable(); // asked for by name: say here why it cannot be had
+    }
+
+    /// <summary>
+    /// The engine of plain connections when none is asked for: the shim's when libpsf_native is
+    /// loaded (it measured faster, see the README), .NET sockets otherwise.
+    /// </summary>
+    public static TcpEngine DefaultEngine => PsfNative.IsAvailable ? TcpEngine.Native : TcpEngine.Managed;
 
     public TransportKind Kind => TransportKind.Tcp;
+
+    /// <summary>The engine of this transport's plain connections (TLS ones always use .NET's SslStream).</summary>
+    public TcpEngine Engine { get; }
 
     public IListener Listen(Endpoint endpoint)
     {
         IPEndPoint ip = endpoint.ToIPEndPoint();
+        if (Engine == TcpEngine.Native)
+        {
+            TcpAcceptor acceptor = TcpAcceptor.Listen(ip.Address.ToString(), ip.Port);
+            return new NativeListener(this, acceptor, new Endpoint(TransportKind.Tcp, ip.Address.ToString(), acceptor.Port));
+        }
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -44,32 +75,15 @@ public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, i
     public async ValueTask<IConnection> ConnectAsync(Endpoint endpoint, CancellationToken cancellationToken = default)
     {
         IPEndPoint ip = endpoint.ToIPEndPoint();
+        if (Engine == TcpEngine.Native)
+            return await Task.Run(() => ConnectNative(ip, endpoint.ToString(), cancellationToken), cancellationToken).ConfigureAwait(false);
+        if (_tls is null)
+            return await Task.Run(() => ConnectManaged(ip, endpoint.ToString(), cancellationToken), cancellationToken).ConfigureAwait(false);
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            if (tls is not null)
-            {
-                await socket.ConnectAsync(ip, cancellationToken).ConfigureAwait(false);
-                return await TlsChannel.ConnectAsync(socket, secret, endpoint.ToString(), maxFrameBytes, cancellationToken).ConfigureAwait(false);
-            }
-            // Blocking connect and handshake on a pool thread: the socket must never see an
-            // asynchronous call (see BlockingSocketHandshakeChannel).
-            await Task.Run(async () =>
-            {
-                using (cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket))
-                {
-                    try
-                    {
-                        socket.Connect(ip);
-                    }
-                    catch (Exception e) when (e is SocketException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
-                    {
-                        throw new OperationCanceledException(cancellationToken);
-                    }
-                }
-                await Handshake.ConnectAsync(new BlockingSocketHandshakeChannel(socket), secret, endpoint.ToString(), cancellationToken).ConfigureAwait(false);
-            }, cancellationToken).ConfigureAwait(false);
-            return new TcpConnection(socket, endpoint.ToString(), maxFrameBytes);
+            await socket.ConnectAsync(ip, cancellationToken).ConfigureAwait(false);
+            return await TlsChannel.ConnectAsync(socket, _secret, endpoint.ToString(), _maxFrameBytes, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -78,11 +92,56 @@ public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, i
         }
     }
 
+    // Synchronous calls only, on a pool thread, so the socket stays blocking (see SocketHandshakeChannel).
+    private async Task<IConnection> ConnectManaged(IPEndPoint ip, string peer, CancellationToken cancellationToken)
+    {
+        // Linux bounds a blocking connect by the send timeout.
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendTimeout = (int)Handshake.Timeout.TotalMilliseconds };
+        try
+        {
+            try
+            {
+                socket.Connect(ip);
+            }
+            catch (SocketException e)
+            {
+                throw new ConnectionClosedException($"cannot connect to {peer}: {e.Message}", e);
+            }
+            var channel = new SocketHandshakeChannel(socket, peer);
+            await Handshake.ConnectAsync(channel, _secret, peer, cancellationToken).ConfigureAwait(false);
+            channel.Finish();
+            return new TcpConnection(socket, peer, _maxFrameBytes);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    // Blocking calls with bounded waits, on a pool thread.
+    private async Task<IConnection> ConnectNative(IPEndPoint ip, string peer, CancellationToken cancellationToken)
+    {
+        NativeStatus status = TcpChannel.Connect(ip.Address.ToString(), ip.Port, (long)Handshake.Timeout.TotalMilliseconds * 1_000_000, out TcpChannel? channel);
+        if (status != NativeStatus.Ok)
+            throw new ConnectionClosedException($"cannot connect to {peer}: {status} {TcpChannel.LastError()}");
+        try
+        {
+            await Handshake.ConnectAsync(new NativeTcpHandshakeChannel(channel!, peer), _secret, peer, cancellationToken).ConfigureAwait(false);
+            return new NativeTcpConnection(channel!, peer, _maxFrameBytes);
+        }
+        catch
+        {
+            channel!.Dispose();
+            throw;
+        }
+    }
+
     private sealed class Listener : SocketListener
     {
         private readonly TcpTransport _transport;
 
-        public Listener(TcpTransport transport, Socket socket, Endpoint local) : base(socket, local, transport.Logger)
+        public Listener(TcpTransport transport, Socket socket, Endpoint local) : base(socket, local, transport._logger)
         {
             _transport = transport;
             Start();
@@ -92,18 +151,68 @@ public sealed class TcpTransport(ClusterSecret secret, ILogger? logger = null, i
         {
             accepted.NoDelay = true;
             string peer = accepted.RemoteEndPoint is IPEndPoint ip ? new Endpoint(TransportKind.Tcp, ip.Address.ToString(), ip.Port).ToString() : "tcp://?";
-            if (_transport.Tls is { } tls)
-                return await TlsChannel.AcceptAsync(accepted, tls, _transport.Secret, peer, _transport.MaxFrameBytes, Stop.Token).ConfigureAwait(false);
-            await Handshake.AcceptAsync(new BlockingSocketHandshakeChannel(accepted), _transport.Secret, peer, Stop.Token).ConfigureAwait(false);
-            return new TcpConnection(accepted, peer, _transport.MaxFrameBytes);
+            if (_transport._tls is { } tls)
+                return await TlsChannel.AcceptAsync(accepted, tls, _transport._secret, peer, _transport._maxFrameBytes, Stop.Token).ConfigureAwait(false);
+            var channel = new SocketHandshakeChannel(accepted, peer);
+            await Handshake.AcceptAsync(channel, _transport._secret, peer, Stop.Token).ConfigureAwait(false);
+            channel.Finish();
+            return new TcpConnection(accepted, peer, _transport._maxFrameBytes);
         }
     }
 
-    internal ClusterSecret Secret => secret;
+    /// <summary>Accepts on a native listener from a thread of its own, in 100 ms waits so it notices a stop.</summary>
+    private sealed class NativeListener : BackgroundListener
+    {
+        private const long AcceptSliceNs = 100_000_000;
+        private readonly TcpTransport _transport;
+        private readonly TcpAcceptor _acceptor;
+        private readonly Thread _thread;
 
-    internal ILogger Logger => _logger;
+        public NativeListener(TcpTransport transport, TcpAcceptor acceptor, Endpoint local) : base(local, transport._logger)
+        {
+            _transport = transport;
+            _acceptor = acceptor;
+            _thread = new Thread(AcceptLoop) { IsBackground = true, Name = $"psf-tcpn-accept {local}" };
+            _thread.Start();
+        }
 
-    internal int MaxFrameBytes => maxFrameBytes;
+        private void AcceptLoop()
+        {
+            try
+            {
+                while (!Stop.IsCancellationRequested)
+                {
+                    NativeStatus status = _acceptor.Accept(AcceptSliceNs, out TcpChannel? accepted);
+                    if (status == NativeStatus.Ok)
+                        Offer(accepted!, SetUpAsync);
+                    else if (status != NativeStatus.Timeout)
+                        throw new NativeException(status, $"psf_tcp_accept on {LocalEndpoint}: {TcpChannel.LastError()}");
+                }
+            }
+            catch (NativeException)
+            {
+                // Accepting broke (out of descriptors, say): the listener is done.
+            }
+            finally
+            {
+                _acceptor.Dispose();
+                Stopped();
+            }
+        }
 
-    internal TlsOptions? Tls => tls;
+        private async Task<IConnection> SetUpAsync(TcpChannel accepted)
+        {
+            (string Address, int Port)? address = accepted.Peer();
+            string peer = address is { } a ? new Endpoint(TransportKind.Tcp, a.Address, a.Port).ToString() : "tcp://?";
+            await Handshake.AcceptAsync(new NativeTcpHandshakeChannel(accepted, peer), _transport._secret, peer, Stop.Token).ConfigureAwait(false);
+            return new NativeTcpConnection(accepted, peer, _transport._maxFrameBytes);
+        }
+
+        // The accept thread frees the native listener on its way out, within one slice.
+        protected override void StopAccepting()
+        {
+            if (_thread != Thread.CurrentThread)
+                _thread.Join(TimeSpan.FromSeconds(1));
+        }
+    }
 }

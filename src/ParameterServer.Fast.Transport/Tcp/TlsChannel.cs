@@ -26,7 +26,7 @@ internal static class TlsChannel
             }, cancellationToken).ConfigureAwait(false);
             byte[] binding = Binding(ssl.RemoteCertificate!);
             await Handshake.ConnectAsync(new StreamHandshakeChannel(ssl), secret, peer, cancellationToken, binding).ConfigureAwait(false);
-            return new StreamConnection(ssl, peer, maxFrameBytes);
+            return new StreamConnection(ssl, socket, peer, maxFrameBytes);
         }
         catch
         {
@@ -44,7 +44,7 @@ internal static class TlsChannel
             timeout.CancelAfter(Handshake.Timeout);
             await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = tls.Certificate }, timeout.Token).ConfigureAwait(false);
             await Handshake.AcceptAsync(new StreamHandshakeChannel(ssl), secret, peer, cancellationToken, Binding(tls.Certificate)).ConfigureAwait(false);
-            return new StreamConnection(ssl, peer, maxFrameBytes);
+            return new StreamConnection(ssl, socket, peer, maxFrameBytes);
         }
         catch
         {
