@@ -20,7 +20,8 @@ public class SnapshotTests
         {
             foreach (TableKind kind in new[] { TableKind.Dense, TableKind.Sparse })
             {
-                foreach (int width in new[] { 1, 3, 17 })
+                // An updater that fixes the row width (block proximal: [g, u, round]) is tested at that width.
+                foreach (int width in Updater.RowWidthOf(updater) is int fixedWidth ? [fixedWidth] : new[] { 1, 3, 17 })
                     yield return new TestCaseData(kind, updater, width).SetName($"{{m}}({kind}, {updater}, width {width})");
             }
         }
