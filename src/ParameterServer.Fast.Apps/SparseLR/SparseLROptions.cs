@@ -60,6 +60,9 @@ public sealed record SparseLROptions
             throw new ArgumentException($"L1 and L2 must be finite and non-negative, got {L1} and {L2}");
         if (Blocks < 1 || Blocks > 4096)
             throw new ArgumentException($"blocks must be in 1..4096, got {Blocks}");
+        // Rounds travel as floats, exact up to 2²⁴.
+        if ((long)Epochs * Blocks >= 1 << 24)
+            throw new ArgumentException($"{Epochs} passes over {Blocks} blocks make more than 2^24 rounds");
         if (KktResetEvery < 1)
             throw new ArgumentException($"the KKT filter's reset interval must be at least 1 pass, got {KktResetEvery}");
         if (MaxDelay < 0)

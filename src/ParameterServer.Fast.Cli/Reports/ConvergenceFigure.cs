@@ -24,7 +24,7 @@ public static class ConvergenceFigure
         plot.Title("Sparse logistic regression: objective against time");
         plot.XLabel("seconds of training");
         plot.YLabel("objective (log loss + λ₁‖w‖₁/N)");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         plot.SavePng(path, 800, 480);
     }
 }
