@@ -188,8 +188,9 @@ PSF_API int32_t psf_rdma_fake_counts(uint64_t *registrations, uint64_t *deregist
  * psf_shm_close must not run concurrently with anything else on the same connection.
  *
  * Waiting: blocking calls spin for a short while (20 us by default, see psf_shm_set_spin),
- * then park on a futex in the segment; the other side only makes the wake system call when
- * the waiter has announced itself, so a busy connection makes no system calls at all.
+ * giving the core away (sched_yield) every ~1.5 us of it, then park on a futex in the segment;
+ * the other side only makes the wake system call when the waiter has announced itself, so a
+ * busy connection makes no system calls at all.
  * A wait that parks checks the peer's closed flag and whether its process is still alive, so a
  * peer that exits or is killed is reported as PSF_E_CLOSED within about 100 ms.
  *
@@ -232,8 +233,8 @@ PSF_API int32_t psf_shm_attach(const char *name, psf_shm_conn **out);
  * Null is accepted. Pointers from try_claim/try_read are invalid afterwards. */
 PSF_API int32_t psf_shm_close(psf_shm_conn *conn);
 
-/* Sets how long blocking calls spin before they park (default 20000 ns). A large value (for
- * example 1e9) makes waits pure spinning: lowest latency, one core busy. Any thread. */
+/* Sets how long blocking calls spin before they park (default 20000 ns). A second or more
+ * (1e9) makes waits pure spinning, without yields: lowest latency, one core busy. Any thread. */
 PSF_API int32_t psf_shm_set_spin(psf_shm_conn *conn, int64_t spin_ns);
 
 /* The largest length psf_shm_try_claim accepts (half the ring minus 16 bytes). */

@@ -19,7 +19,7 @@ public class AuthenticationTests
 
     [TestCase("shm")]
     [TestCase("tcp4")]
-    [TestCase("tcp-managed")]
+    [TestCase("tcp-native")]
     [TestCase("tls")]
     [TestCase("rdma-fake")]
     public async Task AWrongSecretIsRefusedAndTheListenerCarriesOn(string kind)
@@ -94,7 +94,7 @@ public class AuthenticationTests
     // An HTTP request where the proof should be: the acceptor hangs up without parsing it as a
     // frame, and logs the refusal with the peer's address (the raw socket's own port).
     [TestCase("tcp4")]
-    [TestCase("tcp-managed")]
+    [TestCase("tcp-native")]
     [TestCase("rdma-fake")]
     public async Task GarbageBeforeTheHandshakeIsRefusedAndLoggedWithThePeersAddress(string kind)
     {

@@ -4,8 +4,9 @@ using ParameterServer.Fast.Transport.Connections;
 namespace ParameterServer.Fast.Transport.Tests;
 
 /// <summary>
-/// A peer process killed with SIGKILL (no goodbye, no FIN from user code) is reported by the
-/// survivor within a second, and the listener goes on accepting. The peer is the published CLI's
+/// A peer process killed with SIGKILL (no goodbye, no FIN from user code), idle or in the middle
+/// of a frame, is reported by the survivor within a second, leaves no descriptor or segment
+/// behind, and the listener goes on accepting. The peer is the published CLI's
 /// hidden `psf transport-probe connect` (./build.sh publishes it before the tests run).
 /// </summary>
 public class PeerDeathTests
@@ -23,39 +24,69 @@ public class PeerDeathTests
         return null;
     }
 
-    [TestCase("shm")]
-    [TestCase("tcp4")]
-    public async Task APeerKilledWithSigkillIsReportedWithinASecond(string kind)
+    private static int OpenDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
+
+    private static string[] OurSegments() =>
+        Directory.Exists("/dev/shm") ? Directory.GetFiles("/dev/shm", $"psf-{Environment.ProcessId}-*") : [];
+
+    // streamMiB 0: the peer sits idle after its first frame; otherwise it streams frames of that
+    // size, so the kill lands in the middle of one (a shm frame of 4 MiB is chunked through the
+    // ring, a TCP one spans many segments).
+    [TestCase("shm", 0)]
+    [TestCase("shm", 4)]
+    [TestCase("tcp4", 0)]
+    [TestCase("tcp4", 4)]
+    [TestCase("tcp-native", 4)]
+    public async Task APeerKilledWithSigkillIsReportedWithinASecondAndNothingLeaks(string kind, int streamMiB)
     {
         string psf = PsfBinary() ?? "";
         if (psf.Length == 0)
             Assert.Ignore("artifacts/psf/psf is missing: run ./build.sh first");
         (ITransport transport, Endpoint endpoint) = TransportFixture.Create(kind);
         await using IListener listener = transport.Listen(endpoint);
+        // One connection made and closed first, so whatever the runtime opens once (its socket
+        // engine's epoll set and pipe) is open before the descriptors are counted.
+        using (var warm = new CancellationTokenSource(s_wait))
+        {
+            ValueTask<IConnection> accepting = listener.AcceptAsync(warm.Token);
+            await (await transport.ConnectAsync(listener.LocalEndpoint, warm.Token)).DisposeAsync();
+            await (await accepting).DisposeAsync();
+        }
         var info = new ProcessStartInfo(psf) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { "transport-probe", "connect", listener.LocalEndpoint.ToString(), "--seconds", "30" })
+        foreach (string a in new[] { "transport-probe", "connect", listener.LocalEndpoint.ToString(), "--seconds", "30", "--stream-mib", $"{streamMiB}" })
             info.ArgumentList.Add(a);
         info.Environment["PSF_SECRET"] = TransportFixture.Secret.ToHex();
         using var child = Process.Start(info)!;
+        int descriptors = OpenDescriptors();
         try
         {
             using var cts = new CancellationTokenSource(s_wait);
             IConnection server = await listener.AcceptAsync(cts.Token);
             var handler = new CollectingHandler();
             server.Start(handler);
-            await handler.WaitForFrames(1, s_wait);
-            Assert.That(handler.Frames.Single(), Is.EqualTo("probe"u8.ToArray()));
+            await handler.WaitForFrames(streamMiB == 0 ? 1 : 3, s_wait);
+            Assert.That(handler.Frames.First(), Is.EqualTo("probe"u8.ToArray()));
 
             var clock = Stopwatch.StartNew();
             child.Kill(); // SIGKILL on Unix
-            Task closed = handler.Closed.Task;
+            Task<Exception?> closed = handler.Closed.Task;
             Assert.That(await Task.WhenAny(closed, Task.Delay(s_wait)), Is.SameAs(closed), "the survivor hears of the death");
             TimeSpan took = clock.Elapsed;
             TestContext.Out.WriteLine($"{kind}: closure reported {took.TotalMilliseconds:0} ms after SIGKILL");
+            TestContext.Out.WriteLine($"{kind}: {handler.Frames.Count} frames, then {(await closed is { } e ? e.Message : "an end of stream")}");
             Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(1)));
             Assert.That(server.IsConnected, Is.False);
+            Assert.That(server.TrySend(new byte[] { 1 }), Is.EqualTo(SendStatus.NotConnected));
             await Assert.ThrowsAsync<ConnectionClosedException>(async () => await server.SendAsync(new byte[] { 1 }));
             await server.DisposeAsync();
+            await child.WaitForExitAsync(cts.Token);
+
+            // Nothing leaked: the socket, epoll sets, pidfd and segment of the dead connection are
+            // gone (descriptors back to what they were before it was accepted) and no segment of
+            // this process is left in /dev/shm.
+            Assert.That(SpinWait.SpinUntil(() => OpenDescriptors() <= descriptors, TimeSpan.FromSeconds(5)), Is.True,
+                $"{OpenDescriptors()} descriptors open, {descriptors} before the connection");
+            Assert.That(OurSegments(), Is.Empty);
 
             // The listener carries on: a new connection works.
             ValueTask<IConnection> accept = listener.AcceptAsync(cts.Token);

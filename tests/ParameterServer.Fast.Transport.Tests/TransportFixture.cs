@@ -14,11 +14,11 @@ internal static class TransportFixture
     public static readonly ClusterSecret Secret = ClusterSecret.FromText("a test secret that is long enough");
 
     /// <summary>
-    /// tcp4/tcp6: the default engine (the shim's); tcp-managed: .NET sockets; tls: SslStream;
-    /// rdma-fake: the RDMA transport over the shim's in-memory fake verbs, with small buffers so
-    /// frames cross the message/write and chunk boundaries (4080 and 262 136 bytes).
+    /// tcp4/tcp6: the default engine (.NET sockets); tcp-native/tcp6-native: the shim's engine;
+    /// tls: SslStream; rdma-fake: the RDMA transport over the shim's in-memory fake verbs, with
+    /// small buffers so frames cross the message/write and chunk boundaries (4080 and 262 136 bytes).
     /// </summary>
-    public static IEnumerable<string> Kinds() => ["inproc", "shm", "tcp4", "tcp6", "tcp-managed", "tls", "rdma-fake"];
+    public static IEnumerable<string> Kinds() => ["inproc", "shm", "tcp4", "tcp6", "tcp-native", "tcp6-native", "tls", "rdma-fake"];
 
     public static readonly RdmaOptions FakeRdma = new()
     {
@@ -37,7 +37,8 @@ internal static class TransportFixture
         "shm" => (new ShmTransport(secret ?? Secret, logger), Endpoint.Parse($"shm://t-{Guid.NewGuid():N}")),
         "tcp4" => (new TcpTransport(secret ?? Secret, logger), Endpoint.Parse("tcp://127.0.0.1:0")),
         "tcp6" => (new TcpTransport(secret ?? Secret, logger), Endpoint.Parse("tcp://[::1]:0")),
-        "tcp-managed" => (new TcpTransport(secret ?? Secret, logger, engine: TcpEngine.Managed), Endpoint.Parse("tcp://127.0.0.1:0")),
+        "tcp-native" => (new TcpTransport(secret ?? Secret, logger, engine: TcpEngine.Native), Endpoint.Parse("tcp://127.0.0.1:0")),
+        "tcp6-native" => (new TcpTransport(secret ?? Secret, logger, engine: TcpEngine.Native), Endpoint.Parse("tcp://[::1]:0")),
         "tls" => (new TcpTransport(secret ?? Secret, logger, tls: TlsOptions.SelfSigned()), Endpoint.Parse("tcp://127.0.0.1:0")),
         "rdma-fake" => (new RdmaTransport(secret ?? Secret, logger, FakeRdma), Endpoint.Parse("rdma://127.0.0.1:0")),
         _ => throw new ArgumentException(kind),
@@ -60,7 +61,7 @@ internal static class TransportFixture
     /// <summary>A connected pair: (client side, server side).</summary>
     public static async Task<(IConnection Client, IConnection Server, IListener Listener)> Connect(string kind)
     {
-        if (kind == "tcp6" && !Ipv6Works())
+        if (kind.StartsWith("tcp6", StringComparison.Ordinal) && !Ipv6Works())
             Assert.Ignore("IPv6 loopback is not available on this machine");
         (ITransport transport, Endpoint endpoint) = Create(kind);
         IListener listener = transport.Listen(endpoint);

@@ -5,18 +5,21 @@ using ParameterServer.Fast.Transport.Security;
 namespace ParameterServer.Fast.Cli.Commands;
 
 /// <summary>
-/// `psf transport-probe connect ENDPOINT [--seconds S]` (hidden; a test helper): connects with
-/// the secret of PSF_SECRET, sends one frame "probe", prints "connected" and then holds the
-/// connection for S seconds (30 by default) so a test can kill it with SIGKILL mid-connection.
+/// `psf transport-probe connect ENDPOINT [--seconds S] [--stream-mib M]` (hidden; a test helper):
+/// connects with the secret of PSF_SECRET, sends one frame "probe", prints "connected" and then
+/// holds the connection for S seconds (30 by default) so a test can kill it with SIGKILL
+/// mid-connection. With --stream-mib it sends frames of M MiB back to back meanwhile, so the
+/// kill lands in the middle of one.
 /// </summary>
 public static class TransportProbeCommand
 {
     public static int Run(string[] argv, TextWriter output)
     {
         if (argv.Length < 2 || argv[0] != "connect")
-            throw new UsageException("usage: psf transport-probe connect tcp://HOST:PORT|shm://NAME [--seconds S]");
+            throw new UsageException("usage: psf transport-probe connect tcp://HOST:PORT|shm://NAME [--seconds S] [--stream-mib M]");
         var args = new Arguments("transport-probe", argv.Skip(2));
         int seconds = args.Int("seconds", 30, 1, 600);
+        int streamMiB = args.Int("stream-mib", 0, 0, 256);
         args.EnsureAllUsed();
         Endpoint endpoint = Endpoint.Parse(argv[1]);
         ClusterSecret secret = ClusterSecret.FromEnvironment(null)
@@ -28,7 +31,18 @@ public static class TransportProbeCommand
         connection.SendAsync("probe"u8.ToArray()).AsTask().GetAwaiter().GetResult();
         output.WriteLine("connected");
         output.Flush();
-        connection.Completion.Wait(TimeSpan.FromSeconds(seconds));
+        if (streamMiB > 0)
+        {
+            byte[] frame = GC.AllocateArray<byte>(streamMiB << 20, pinned: true);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (clock.Elapsed.TotalSeconds < seconds && connection.TrySendAsync(frame).AsTask().GetAwaiter().GetResult() == SendStatus.Sent)
+            {
+            }
+        }
+        else
+        {
+            connection.Completion.Wait(TimeSpan.FromSeconds(seconds));
+        }
         connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
     }

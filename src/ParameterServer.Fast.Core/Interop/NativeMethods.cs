@@ -67,6 +67,9 @@ internal static unsafe partial class NativeMethods
     public static partial int RdmaFakeCounts(ulong* registrations, ulong* deregistrations);
 
     // ---- shared-memory connection (psf_shm_*): conn is a psf_shm_conn* ----
+    // The four calls of the data path never block and take tens of nanoseconds (a futex wake,
+    // when the peer sleeps, is the longest), so they skip the GC transition, which costs as much
+    // as they do; the waits keep it, since they may park for up to their timeout.
 
     [LibraryImport(LibraryName, EntryPoint = "psf_shm_create", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int ShmCreate(string name, ulong ringBytes, out nint conn);
@@ -84,9 +87,11 @@ internal static unsafe partial class NativeMethods
     public static partial int ShmMaxClaim(nint conn, uint* bytes);
 
     [LibraryImport(LibraryName, EntryPoint = "psf_shm_try_claim")]
+    [SuppressGCTransition]
     public static partial int ShmTryClaim(nint conn, uint length, void** ptr);
 
     [LibraryImport(LibraryName, EntryPoint = "psf_shm_commit")]
+    [SuppressGCTransition]
     public static partial int ShmCommit(nint conn, int type);
 
     [LibraryImport(LibraryName, EntryPoint = "psf_shm_wait_claim")]
@@ -96,9 +101,11 @@ internal static unsafe partial class NativeMethods
     public static partial int ShmSend(nint conn, int type, void* data, ulong length, long timeoutNs);
 
     [LibraryImport(LibraryName, EntryPoint = "psf_shm_try_read")]
+    [SuppressGCTransition]
     public static partial int ShmTryRead(nint conn, void** ptr, uint* length, int* type);
 
     [LibraryImport(LibraryName, EntryPoint = "psf_shm_release")]
+    [SuppressGCTransition]
     public static partial int ShmRelease(nint conn);
 
     [LibraryImport(LibraryName, EntryPoint = "psf_shm_wait")]

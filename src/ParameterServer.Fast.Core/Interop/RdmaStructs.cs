@@ -16,10 +16,10 @@ public enum RdmaEventKind
 }
 
 /// <summary>
-/// psf_rdma_event of psf.h, 40 bytes. Data of a Message or Write stays valid until
+/// psf_rdma_event of psf.h, 32 bytes. Data of a Message or Write stays valid until
 /// <see cref="RdmaChannel.Release"/> of its token.
 /// <code>
-///   0      4      8        16       24       32       40
+///   0      4      8        16       24       32
 ///   +------+------+--------+--------+--------+
 ///   | kind | type | length | data   | token  |
 ///   +------+------+--------+--------+--------+
@@ -28,7 +28,7 @@ public enum RdmaEventKind
 [StructLayout(LayoutKind.Sequential)]
 public unsafe struct RdmaEvent
 {
-    public const int Size = 40;
+    public const int Size = 32;
 
     /// <summary>int32_t kind</summary>
     public RdmaEventKind Kind;
