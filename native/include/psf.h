@@ -339,9 +339,11 @@ PSF_API int32_t psf_tcp_sendv(psf_tcp_conn *conn, const psf_iovec *iov, int32_t 
 PSF_API int32_t psf_tcp_try_sendv(psf_tcp_conn *conn, const psf_iovec *iov, int32_t count);
 
 /* Receives at least min_bytes (at least 1 when min_bytes is 0) and at most cap bytes into buf,
- * taking in one call whatever has arrived: several frames per system call. *received says how
- * many bytes are in buf, also on failure. 0, PSF_E_TIMEOUT, PSF_E_CLOSED (the peer closed
- * before min_bytes arrived) or PSF_E_SYSTEM. */
+ * taking in one call whatever has arrived: several frames per system call. Waiting without
+ * bound for more than one byte, it asks the kernel for exactly min_bytes (MSG_WAITALL: the
+ * rest of a large frame in one call). *received says how many bytes are in buf, also on
+ * failure. 0, PSF_E_TIMEOUT, PSF_E_CLOSED (the peer closed before min_bytes arrived) or
+ * PSF_E_SYSTEM. */
 PSF_API int32_t psf_tcp_recv(psf_tcp_conn *conn, void *buf, uint64_t cap, uint64_t min_bytes,
                              uint64_t *received, int64_t timeout_ns);
 

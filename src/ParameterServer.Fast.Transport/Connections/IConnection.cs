@@ -43,6 +43,11 @@ public interface IConnection : IAsyncDisposable
     /// wait; a larger one, once started, is finished by waiting for room, since a stream cannot
     /// take back half a frame.
     /// </summary>
+    /// <remarks>
+    /// Every transport here implements it; the default serves implementations written before
+    /// the status API (test doubles), which cannot try without waiting: while connected it
+    /// reports back-pressure, and the caller falls back to <see cref="TrySendAsync"/>.
+    /// </remarks>
     SendStatus TrySend(FrameSegments frame) => IsConnected ? SendStatus.BackPressured : SendStatus.NotConnected;
 
     /// <summary>

@@ -98,6 +98,13 @@ internal sealed class RdmaConnection : IConnection
     {
         if (Interlocked.CompareExchange(ref _handler, handler, null) is not null)
             throw new InvalidOperationException($"connection to {RemoteName} already started");
+        if (_completion.Task.IsCompleted)
+        {
+            // The peer went away between the setup and this call (the liveness watch runs from
+            // the start): tell the handler now, as the I/O thread would have.
+            handler.OnClosed(this, _completion.Task.Exception?.InnerException);
+            return;
+        }
         _ioThread = new Thread(IoLoop) { IsBackground = true, Name = $"psf-rdma-io {RemoteName}" };
         _ioThread.Start();
     }
