@@ -30,7 +30,7 @@ namespace ParameterServer.Fast.Transport.Rdma;
 internal sealed class RdmaConnection : IConnection
 {
     private const int FrameType = 1;
-    private const int TotalPrefixBytes = 8;
+    private const int TotalPrefixBytes = RdmaWriteAssembly.TotalPrefixBytes;
     private const byte GoodbyeByte = (byte)'G';
     // The I/O thread's idle strategy: spin, then yield, then nap 1 ms. Completions are polled
     // (the shim exposes no completion channel), so an idle connection answers within ~1 ms.
@@ -64,8 +64,7 @@ internal sealed class RdmaConnection : IConnection
     private volatile bool _peerSaidGoodbye;
     private Exception? _failure;
     private bool _channelGone;
-    private PinnedBuffer? _assembly;
-    private int _assemblyTotal, _assemblyFilled;
+    private readonly RdmaWriteAssembly _writes;
 
     public RdmaConnection(RdmaChannel channel, Socket liveness, string remoteName, RdmaOptions options, int maxFrameBytes)
     {
@@ -78,6 +77,7 @@ internal sealed class RdmaConnection : IConnection
         _staging = FrameBufferPool.Shared.Rent((long)options.ChunkBytes * options.StagingChunks);
         // Every receive buffer and every write of ours can produce an event before it is handed out.
         _backlog = new RdmaEvent[options.RecvSlots + options.StagingChunks + 16];
+        _writes = new RdmaWriteAssembly(maxFrameBytes, remoteName);
         _ = WatchLiveness();
     }
 
@@ -375,7 +375,7 @@ internal sealed class RdmaConnection : IConnection
             {
                 if (next.Type != FrameType)
                     throw Broken($"a message of type {next.Type}");
-                if (_assembly is not null)
+                if (_writes.InFrame)
                     throw Broken("a message in the middle of a written frame");
                 _handler!.OnFrame(this, data);
             }
@@ -400,41 +400,16 @@ internal sealed class RdmaConnection : IConnection
 
     private void OnWrite(ReadOnlySpan<byte> data)
     {
-        if (_assembly is null)
+        if (_writes.TryTake(data, out ReadOnlySpan<byte> whole))
         {
-            if (data.Length < TotalPrefixBytes)
-                throw Broken($"a first write of {data.Length} bytes, too short for its length");
-            ulong total = BinaryPrimitives.ReadUInt64LittleEndian(data);
-            if (total > (ulong)_maxFrameBytes)
-                throw Broken($"a frame of {total} bytes; the limit is {_maxFrameBytes}");
-            ReadOnlySpan<byte> part = data[TotalPrefixBytes..];
-            if ((ulong)part.Length == total)
+            try
             {
-                _handler!.OnFrame(this, part); // in place, in the region
-                return;
+                _handler!.OnFrame(this, whole);
             }
-            if ((ulong)part.Length > total)
-                throw Broken($"a first write longer than its frame of {total} bytes");
-            _assemblyTotal = (int)total;
-            _assemblyFilled = 0;
-            _assembly = FrameBufferPool.Shared.Rent(_assemblyTotal);
-            data = part;
-        }
-        if (data.Length > _assemblyTotal - _assemblyFilled)
-            throw Broken($"writes longer than the announced {_assemblyTotal} bytes");
-        data.CopyTo(_assembly.Span[_assemblyFilled..]);
-        _assemblyFilled += data.Length;
-        if (_assemblyFilled < _assemblyTotal)
-            return;
-        PinnedBuffer whole = _assembly;
-        _assembly = null;
-        try
-        {
-            _handler!.OnFrame(this, whole.Span[.._assemblyTotal]);
-        }
-        finally
-        {
-            whole.Dispose();
+            finally
+            {
+                _writes.Delivered();
+            }
         }
     }
 
@@ -488,8 +463,7 @@ internal sealed class RdmaConnection : IConnection
                 _channel.Dispose();
             }
         }
-        _assembly?.Dispose();
-        _assembly = null;
+        _writes.Dispose();
         _small.Dispose();
         _staging.Dispose();
         try
