@@ -76,13 +76,14 @@ count_trx() { # adds the Counters of every .trx to passed/failed/skipped
         p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$line")
         f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$line")
         total=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$line")
-        n=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$line")
+        # Skipped (ignored) tests count as neither executed nor "notExecuted" in a trx: total − executed.
+        local executed; executed=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$line")
+        n=$(( ${total:-0} - ${executed:-${total:-0}} ))
         local errors; errors=$(sed -n 's/.* error="\([0-9]*\)".*/\1/p' <<<"$line")
         local timeout; timeout=$(sed -n 's/.* timeout="\([0-9]*\)".*/\1/p' <<<"$line")
         passed=$((passed + ${p:-0}))
         failed=$((failed + ${f:-0} + ${errors:-0} + ${timeout:-0}))
         skipped=$((skipped + ${n:-0}))
-        : "$total"
     done
 }
 
