@@ -68,6 +68,8 @@ public sealed class ItemCounts : IDisposable
     }
 
     /// <summary>Adds every counted id to <paramref name="sketch"/> and zeroes the counts; returns the distinct ids flushed.</summary>
+    // Runs once a batch: fully optimised at once, not after tiering.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int FlushInto(ZipfStream stream, LocalSketch sketch)
     {
         if (_keys.Length != sketch.KeysPerPass)

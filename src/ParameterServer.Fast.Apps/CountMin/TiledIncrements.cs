@@ -38,6 +38,7 @@ internal sealed class TiledIncrements : IDisposable
     public int Capacity { get; }
 
     /// <summary>counters[cell(key, row)] += amount for every key and row; keys.Length × depth ≤ <see cref="Capacity"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Apply(SketchHash hash, ReadOnlySpan<ulong> keys, ReadOnlySpan<uint> amounts, ref uint counters)
     {
         if (keys.Length != amounts.Length || (long)keys.Length * hash.Depth > Capacity)
