@@ -16,8 +16,8 @@ public class ProgressTests
         Assert.That(tally.Unit, Is.EqualTo("items"));
         Assert.That(s.Done, Is.EqualTo(200));
         Assert.That(s.Fraction, Is.EqualTo(0.2).Within(1e-12));
-        Assert.That(s.ExamplesPerSecond, Is.EqualTo(100).Within(1e-9), "200 items in the 2 s since the first report");
-        Assert.That(s.EtaSeconds, Is.EqualTo(8).Within(1e-9), "a fifth done in 2 s: 8 s to go");
+        Assert.That(s.ExamplesPerSecond, Is.EqualTo(100).Within(1e-9), "100 more items in the 1 s between the first report and the last");
+        Assert.That(s.EtaSeconds, Is.EqualTo(8).Within(1e-9), "800 items to go at 100 a second");
         Assert.That(s.Objective, Is.EqualTo(0.5).Within(1e-12), "the mean of the workers' latest objectives");
         Assert.That(s.AllDone, Is.False);
     }
@@ -39,12 +39,28 @@ public class ProgressTests
     public void WithoutATotalThereIsNoFractionButStillAThroughput()
     {
         var tally = new TrainingTally(1, 0, 0, "objective");
-        tally.Add(new ProgressReport(0, 3, 0.25, 300, 0, 0, false), 1);
-        TrainingSnapshot s = tally.Snapshot(4);
+        tally.Add(new ProgressReport(0, 1, 0.5, 0, 0, 0, false), 1);
+        Assert.That(double.IsNaN(tally.Snapshot(1).ExamplesPerSecond), Is.True, "one report is no rate yet");
+        tally.Add(new ProgressReport(0, 3, 0.25, 300, 0, 0, false), 4);
+        TrainingSnapshot s = tally.Snapshot(10);
         Assert.That(double.IsNaN(s.Fraction), Is.True);
         string line = PlainJobProgress.Line(tally, s);
-        Assert.That(line, Does.Contain("iterations 3").And.Contain("objective 0.2500").And.Contain("100/s"));
+        Assert.That(line, Does.Contain("iterations 3").And.Contain("objective 0.2500").And.Contain("100/s"), "300 examples in the 3 s between reports; the 6 s after them do not count");
         Assert.That(line, Does.Not.Contain("ETA"));
+    }
+
+    [Test]
+    public void ThroughputStopsAtTheLastReportThatMovedTheWorkForward()
+    {
+        var tally = new TrainingTally(2, 0, 400, null);
+        tally.Add(new ProgressReport(0, 1, 0, 100, 0, 0, false), 1);
+        tally.Add(new ProgressReport(1, 1, 0, 100, 0, 0, false), 1.5);
+        tally.Add(new ProgressReport(0, 2, 0, 200, 0, 0, false), 2);
+        tally.Add(new ProgressReport(1, 2, 0, 200, 0, 0, false), 3);
+        tally.Add(new ProgressReport(0, 1, 0, 200, 0, 0, true), 9);
+        TrainingSnapshot s = tally.Snapshot(12);
+        Assert.That(s.ExamplesPerSecond, Is.EqualTo(150).Within(1e-9), "300 examples from 1 s to 3 s; the final report at 9 s moved nothing");
+        Assert.That(s.EtaSeconds, Is.Zero, "all 400 examples are in");
     }
 
     [Test]

@@ -11,7 +11,7 @@ namespace ParameterServer.Fast.Apps.CountMin;
 /// flushed into the local sketch once per batch, so a frequent item costs its depth counter
 /// updates once per batch instead of once per occurrence. Under a Zipf law the head of the array,
 /// which takes most of the stream, stays in L1/L2; with 1.1 skew over a million ids a batch of
-/// 50 M items flushes about 400 K distinct ids instead of inserting 50 M items into a 16 MiB sketch.
+/// 50 M items flushes about 940 K distinct ids instead of inserting 50 M items into a 16 MiB sketch.
 /// Ids at or above <see cref="Capacity"/> (very large vocabularies) go straight into the sketch.
 /// The counts live in a huge-page slab, touched up front, like the sketch's counters.
 /// </summary>
@@ -68,6 +68,8 @@ public sealed class ItemCounts : IDisposable
     }
 
     /// <summary>Adds every counted id to <paramref name="sketch"/> and zeroes the counts; returns the distinct ids flushed.</summary>
+    // Runs once a batch: fully optimised at once, not after tiering.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int FlushInto(ZipfStream stream, LocalSketch sketch)
     {
         if (_keys.Length != sketch.KeysPerPass)

@@ -75,6 +75,8 @@ public sealed class LocalSketch : IDisposable
     }
 
     /// <summary>Applies the buffered keys to the counters.</summary>
+    // Once a batch or on the overflow path: fully optimised at once, not after tiering.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Drain()
     {
         ref uint counters = ref _counters.GetReference<uint>();
@@ -98,6 +100,7 @@ public sealed class LocalSketch : IDisposable
     }
 
     /// <summary>Copies counters [<paramref name="start"/>, start + destination.Length) as floats, for a push.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void CopyTo(int start, Span<float> destination)
     {
         Drain();

@@ -7,7 +7,7 @@ namespace ParameterServer.Fast.Apps.CountMin;
 /// Adds many (key, amount) pairs to a sketch tile by tile (a radix partition on the counter
 /// index): the counter updates are first written in order of their 512 KiB tile, then each tile
 /// takes all of its updates while it sits in L2. Writing and reading the updates is sequential,
-/// so a flush costs memory bandwidth instead of one cache miss per counter: about 5× faster here
+/// so a flush costs memory bandwidth instead of one cache miss per counter: about 2× faster here
 /// than incrementing a 16 MiB sketch in key order.
 /// <code>
 /// entries: | tile 0 updates | tile 1 updates | ... | tile T−1 updates |      one update = 64 bits:
@@ -38,6 +38,7 @@ internal sealed class TiledIncrements : IDisposable
     public int Capacity { get; }
 
     /// <summary>counters[cell(key, row)] += amount for every key and row; keys.Length × depth ≤ <see cref="Capacity"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Apply(SketchHash hash, ReadOnlySpan<ulong> keys, ReadOnlySpan<uint> amounts, ref uint counters)
     {
         if (keys.Length != amounts.Length || (long)keys.Length * hash.Depth > Capacity)

@@ -89,6 +89,8 @@ public sealed class ZipfStream
     /// item by item, 8 at a time in vector lanes where the CPU allows (<see cref="BucketDrawKernel"/>,
     /// about 3× faster here); the rare item whose coin needs the exact test is settled alone.
     /// </summary>
+    // Fully optimised from the first call: a worker process lives a few seconds, too short to wait for tiering.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Ids(long start, Span<int> ids)
     {
         _draw.Draw(start, _bucketSeed, _offsetSeed, ids);

@@ -10,8 +10,9 @@ namespace ParameterServer.Fast.Cli.Bench;
 
 /// <summary>
 /// `psf bench countmin [--items N] [--transport tcp|shm|inproc] [--servers S] [--workers W]`:
-/// count-min inserts a second through `psf local` (the default sketch, 4 × 2²⁰, a Zipf stream of
-/// a million ids) against a single-thread baseline measured in the same run: the plain loop that
+/// count-min inserts a second through `psf local` with its defaults (100 M items into a 4 × 2²⁰
+/// sketch, a Zipf stream of a million ids, 2 servers, 2 workers, TCP) against a single-thread
+/// baseline measured in the same run: the plain loop that
 /// draws each item and inserts it into a local sketch on its own (depth counter updates per
 /// item). Figures: plain_inserts_per_s, aggregated_inserts_per_s (one thread, pre-aggregated, a
 /// worker's share of the items),
@@ -34,11 +35,12 @@ public sealed class CountMinBench : IBenchSuite
 
     public (IReadOnlyList<BenchResult> Results, Dictionary<string, object> Config) Run(Arguments args, bool quick, TextWriter log)
     {
-        long items = args.Long("items", quick ? 40_000_000 : 200_000_000, 1_000_000, 1L << 36);
+        // The defaults of psf local --app count-min: 100 M items, 2 servers, 2 workers, TCP.
+        long items = args.Long("items", new CountMinOptions().Items, 1_000_000, 1L << 36);
         long loopItems = args.Long("loop-items", quick ? 4_000_000 : 10_000_000, 100_000, 1L << 32);
         int rounds = args.Int("rounds", quick ? 2 : 3, 1, 20);
         TransportKind transport = args.Choice("transport", TransportKind.Tcp, s_kinds);
-        int servers = args.Int("servers", 1, 1, 64);
+        int servers = args.Int("servers", 2, 1, 64);
         int workers = args.Int("workers", 2, 1, 64);
         args.EnsureAllUsed();
 

@@ -20,7 +20,10 @@ public sealed class TrainingTally(int workers, long totalIterations, long totalE
     private readonly double[] _objective = [.. Enumerable.Repeat(double.NaN, workers)];
     private readonly bool[] _done = new bool[workers];
     private readonly object _lock = new();
-    private double _firstReport = double.NaN;
+    // Rates are measured from the first report on (before it the workers were starting and loading
+    // data) to the last report that moved the work forward (after it the job is only finishing).
+    private double _firstReport = double.NaN, _lastAdvance = double.NaN;
+    private long _examplesAtFirst, _iterationsAtFirst;
 
     public string? ObjectiveName => objectiveName;
 
@@ -37,11 +40,18 @@ public sealed class TrainingTally(int workers, long totalIterations, long totalE
             return;
         lock (_lock)
         {
-            if (double.IsNaN(_firstReport))
-                _firstReport = seconds;
+            long before = _examples.Sum() + _iterations.Sum();
             // A final report may count differently (batches rather than parts): never go backwards.
             _iterations[r.Worker] = Math.Max(_iterations[r.Worker], r.Iteration);
             _examples[r.Worker] = Math.Max(_examples[r.Worker], r.Examples);
+            if (double.IsNaN(_firstReport))
+            {
+                _firstReport = seconds;
+                _examplesAtFirst = _examples.Sum();
+                _iterationsAtFirst = _iterations.Sum();
+            }
+            if (_examples.Sum() + _iterations.Sum() > before)
+                _lastAdvance = seconds;
             if (!r.Done && r.Objective > 0)
                 _objective[r.Worker] = r.Objective;
             _done[r.Worker] |= r.Done;
@@ -59,10 +69,11 @@ public sealed class TrainingTally(int workers, long totalIterations, long totalE
             double fraction = total <= 0 ? double.NaN : allDone ? 1 : Math.Min(1, done / total);
             double[] objectives = [.. _objective.Where(double.IsFinite)];
             double objective = objectives.Length > 0 ? objectives.Average() : double.NaN;
-            // Throughput from the first report on: before it the workers were still loading data.
-            double running = double.IsNaN(_firstReport) ? 0 : seconds - _firstReport;
-            double rate = running > 0 ? examples / running : double.NaN;
-            double eta = fraction is > 0 and < 1 && running > 0 ? running * (1 - fraction) / fraction : allDone ? 0 : double.NaN;
+            double span = _lastAdvance - _firstReport;
+            double rate = span > 0 ? (examples - _examplesAtFirst) / span : double.NaN;
+            double unitsDone = totalExamples > 0 ? examples - _examplesAtFirst : iterations - _iterationsAtFirst;
+            double unitRate = span > 0 && unitsDone > 0 ? unitsDone / span : double.NaN;
+            double eta = allDone ? 0 : total > 0 && double.IsFinite(unitRate) ? Math.Max(0, total - done) / unitRate : double.NaN;
             return new TrainingSnapshot(seconds, done, total, fraction, iterations, examples, rate, objective, eta, _done.Count(d => d), allDone);
         }
     }

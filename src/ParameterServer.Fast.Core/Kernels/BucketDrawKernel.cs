@@ -85,6 +85,7 @@ public sealed unsafe class BucketDrawKernel
     }
 
     /// <summary>Draws start, start + 1, … of the stream of these seeds into <paramref name="outcomes"/> (−1: settle it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Draw(long start, ulong bucketSeed, ulong offsetSeed, Span<int> outcomes)
     {
         int done = IsVectorized ? DrawVectors(start, bucketSeed, offsetSeed, outcomes) : 0;
