@@ -193,8 +193,7 @@ public sealed class SchedulerNode : IAsyncDisposable
     private void Replace(IConnection connection)
     {
         int rank = Array.FindIndex(_live, l => !l);
-        long startClock = Enumerable.Range(0, _job.Workers).Where(w => _live[w] && _clocks[w] < WorkerClient.FinishedClock)
-            .Select(w => _clocks[w]).DefaultIfEmpty(0).Min();
+        long startClock = LiveClocks().DefaultIfEmpty(0).Min();
         _workers[rank] = connection;
         _done[rank] = false;
         _logger.LogWarning("scheduler: a new worker takes over the shard of dead worker {Rank} from clock {Clock}", rank, startClock);
@@ -380,7 +379,7 @@ public sealed class SchedulerNode : IAsyncDisposable
         }
         foreach (IConnection spare in _spares)
             nodes.Add(new Operations.NodeStatus(0, NodeRole.Worker, -1, spare.RemoteName, Operations.NodeState.Spare, 0, double.NaN, 0, 0));
-        long[] liveClocks = [.. Enumerable.Range(0, _job.Workers).Where(w => _live[w] && _clocks[w] < WorkerClient.FinishedClock).Select(w => _clocks[w])];
+        long[] liveClocks = [.. LiveClocks()];
         return new Operations.ClusterStatus
         {
             RangeMapVersion = _version,
@@ -407,12 +406,16 @@ public sealed class SchedulerNode : IAsyncDisposable
             _rates[report.Worker] = (now, requests, bytes, 0, 0);
     }
 
+    // The clocks of the workers still in the job: live and not yet finished with their iterations.
+    private IEnumerable<long> LiveClocks() =>
+        Enumerable.Range(0, _job.Workers).Where(w => _live[w] && _clocks[w] < WorkerClient.FinishedClock).Select(w => _clocks[w]);
+
     private readonly Operations.NodeMetrics _metrics = new(NodeRole.Scheduler, 0);
 
     // The spread between the fastest and the slowest live, unfinished worker: how far bounded delay is stretched.
     private void NoteClockLag()
     {
-        long[] live = [.. Enumerable.Range(0, _job.Workers).Where(w => _live[w] && _clocks[w] < WorkerClient.FinishedClock).Select(w => _clocks[w])];
+        long[] live = [.. LiveClocks()];
         if (live.Length == 0)
             return;
         _metrics.SetClock(live.Min());
