@@ -22,4 +22,23 @@ internal sealed class AppliedRequests(int windowPerWorker = 1 << 16)
             window.Ids.Remove(window.Order.Dequeue());
         return true;
     }
+
+    /// <summary>The recorded ids of every worker, oldest first (a range copy carries them to the new replica).</summary>
+    public List<(uint Worker, ulong[] Ids)> Export() => [.. _byWorker.Select(p => (p.Key, p.Value.Order.ToArray()))];
+
+    /// <summary>
+    /// Records ids applied elsewhere whose effect arrived here in a copy of the rows. Nothing is
+    /// evicted for them: they must not push out this server's own recent ids, which a retry may
+    /// still name, so the window may hold up to twice its size until later pushes age them out.
+    /// </summary>
+    public void Merge(uint worker, ReadOnlySpan<ulong> ids)
+    {
+        if (!_byWorker.TryGetValue(worker, out var window))
+            _byWorker[worker] = window = ([], new Queue<ulong>());
+        foreach (ulong id in ids)
+        {
+            if (window.Ids.Add(id))
+                window.Order.Enqueue(id);
+        }
+    }
 }

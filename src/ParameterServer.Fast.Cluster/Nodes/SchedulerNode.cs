@@ -14,7 +14,7 @@ namespace ParameterServer.Fast.Cluster.Nodes;
 /// for every server to hold it before a worker may use it), runs barriers and collects progress.
 /// All state is owned by its inbox thread.
 /// </summary>
-public sealed class SchedulerNode : IAsyncDisposable
+public sealed partial class SchedulerNode : IAsyncDisposable
 {
     private readonly ITransport _transport;
     private readonly Endpoint _listenAt;
@@ -138,6 +138,9 @@ public sealed class SchedulerNode : IAsyncDisposable
                     }
                     break;
                 case MessageType.Heartbeat:
+                    break;
+                case MessageType.RangeCopied:
+                    RangeCopied(frame);
                     break;
                 case MessageType.StatusRequest:
                     _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.StatusReply, 0, NodeIds.Scheduler, frame.RequestId),
@@ -292,7 +295,10 @@ public sealed class SchedulerNode : IAsyncDisposable
         else
             _logger.LogWarning("scheduler: server {Rank} lost{Reason}; the next server of each of its chains takes over", index, error is null ? "" : $": {error.Message}");
         if (_ring is not null)
+        {
             Publish();
+            RebuildAfterLoss(id);
+        }
     }
 
     private void ServerAcked(in Frame frame)

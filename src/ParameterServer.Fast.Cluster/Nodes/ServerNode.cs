@@ -20,7 +20,7 @@ namespace ParameterServer.Fast.Cluster.Nodes;
 /// tables: no locks on the data path. A bad request fails that request with an Error frame naming
 /// what was wrong; the server and every other worker carry on.
 /// </summary>
-public sealed class ServerNode : IAsyncDisposable
+public sealed partial class ServerNode : IAsyncDisposable
 {
     private readonly ITransport _transport;
     private readonly Endpoint _listenAt;
@@ -164,6 +164,12 @@ public sealed class ServerNode : IAsyncDisposable
                     break;
                 case MessageType.Heartbeat:
                     break;
+                case MessageType.RangeTransfer:
+                    StartRangeCopy(frame);
+                    break;
+                case MessageType.RangeRows:
+                    ReceiveRangeCopy(frame);
+                    break;
                 default:
                     throw new ProtocolException($"a server does not take {frame.Type} frames");
             }
@@ -212,6 +218,7 @@ public sealed class ServerNode : IAsyncDisposable
             }
             ReleasePulls(table);
         }
+        _joiners.Prune(map, (int)_nodeId);
         RerouteForwards();
         // The map is acknowledged once this server is connected to every successor it forwards
         // to: only then does the scheduler let workers push under it.
@@ -229,8 +236,10 @@ public sealed class ServerNode : IAsyncDisposable
                 string endpoint = map.Servers.First(s => s.Id == successor).Endpoint;
                 IConnection peer = await _transport.ConnectAsync(Endpoint.Parse(endpoint), _stop.Token).ConfigureAwait(false);
                 peer.Start(_inbox);
-                _peers[successor] = peer;
                 _accepted.Add(peer);
+                // One connection per peer: a range copy and the updates after it must share one.
+                if (!_peers.TryAdd(successor, peer))
+                    await peer.DisposeAsync().ConfigureAwait(false);
             }
             _inbox.Post(RerouteForwards);
             await FrameOut.SendControl(scheduler, new FrameHeader(MessageType.RangeMap, SenderId: _nodeId, Argument: map.Version)).ConfigureAwait(false);
@@ -263,7 +272,7 @@ public sealed class ServerNode : IAsyncDisposable
         {
             ServerTable table = _tables[forward.TableId];
             RangeAssignment part = table.Layout.Ranges[table.Layout.PartOf(forward.Range?.Begin ?? forward.Keys![0])];
-            if (Successor(part) is not int successor)
+            if (ForwardTo(forward.TableId, part) is not int successor)
             {
                 _forwards.TryTake(id, out _);
                 AckUpstream(forward);
@@ -310,7 +319,7 @@ public sealed class ServerNode : IAsyncDisposable
             PushesApplied++;
         }
         _metrics?.RequestHandledSince(fromChain ? Operations.RequestKind.Replicate : Operations.RequestKind.Push, started);
-        if (Successor(part) is int successor)
+        if (ForwardTo(frame.TableId, part) is int successor)
         {
             var forward = new ChainForward(connection, !fromChain, fromChain ? (ulong)frame.Clock : frame.RequestId, frame.SenderId, frame.RequestId,
                 frame.TableId, range is null ? keys.ToArray() : null, range, values.ToArray(), started) { Successor = successor };

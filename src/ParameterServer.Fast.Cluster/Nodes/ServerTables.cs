@@ -51,6 +51,26 @@ internal sealed class ServerTable : IDisposable
         _parts.Sort((x, y) => x.Range.Begin.CompareTo(y.Range.Begin));
     }
 
+    /// <summary>
+    /// The part for exactly <paramref name="range"/>, created empty when this server does not hold
+    /// it yet: a range being copied here before any map names this server in its chain.
+    /// </summary>
+    public Table EnsurePart(KeyRange range)
+    {
+        foreach ((KeyRange r, Table t) in _parts)
+        {
+            if (r == range)
+                return t;
+            if (!r.Intersect(range).IsEmpty)
+                throw new InvalidOperationException($"table '{Layout.Spec.Name}': range {range} overlaps the part {r} held here");
+        }
+        Table table = Table.Create(Layout.Spec, range);
+        _parts.Add((range, table));
+        _parts.Sort((x, y) => x.Range.Begin.CompareTo(y.Range.Begin));
+        Slots.Clear();
+        return table;
+    }
+
     /// <summary>Fills <paramref name="slices"/> with each part the sorted keys fall in and the slice of keys for it.</summary>
     public void Slice(ReadOnlySpan<ulong> keys, List<(Table Table, int Start, int Length)> slices)
     {

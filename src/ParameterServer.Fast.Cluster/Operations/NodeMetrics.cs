@@ -14,7 +14,7 @@ namespace ParameterServer.Fast.Cluster.Operations;
 /// Exported (Prometheus names; every series has labels node="server-0" and role="server"):
 /// psf_requests_total{kind}, psf_request_duration_seconds{kind}, psf_bytes_total{direction},
 /// psf_wait_duration_seconds{cause}, psf_replication_duration_seconds, psf_queue_depth{queue},
-/// psf_clock, psf_clock_lag, psf_replication_lag.
+/// psf_clock, psf_clock_lag, psf_replication_lag, psf_rebuild_duration_seconds.
 /// </para>
 /// </summary>
 public sealed class NodeMetrics : IDisposable
@@ -32,6 +32,7 @@ public sealed class NodeMetrics : IDisposable
     private static readonly Counter<long> s_bytes = s_meter.CreateCounter<long>("psf.bytes", "By", "Frame bytes sent and received");
     private static readonly Histogram<double> s_wait = Seconds("psf.wait.duration", "Time spent waiting, by cause");
     private static readonly Histogram<double> s_replication = Seconds("psf.replication.duration", "Time from forwarding an update down the replica chain to the tail's acknowledgement");
+    private static readonly Histogram<double> s_rebuild = Seconds("psf.rebuild.duration", "Time from a server failure to the map naming the new replicas of its ranges");
 
     private static readonly KeyValuePair<string, object?>[] s_kinds = Labels<RequestKind>("kind");
     private static readonly KeyValuePair<string, object?>[] s_causes = Labels<WaitCause>("cause");
@@ -90,6 +91,9 @@ public sealed class NodeMetrics : IDisposable
 
     /// <summary>An update forwarded down the chain was acknowledged by the tail after <paramref name="seconds"/>.</summary>
     public void Replicated(double seconds) => s_replication.Record(seconds, _node, _role);
+
+    /// <summary>The chains a failure shortened were whole again <paramref name="seconds"/> after it (the scheduler).</summary>
+    public void Rebuilt(double seconds) => s_rebuild.Record(seconds, _node, _role);
 
     public void SetQueueDepth(QueueKind queue, long depth) => Volatile.Write(ref _queueDepths[(int)queue], depth);
 

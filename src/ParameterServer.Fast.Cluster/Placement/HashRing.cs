@@ -55,6 +55,32 @@ public sealed class HashRing
         return parts;
     }
 
+    /// <summary>
+    /// The distinct servers clockwise from the point that owns <paramref name="key"/> of
+    /// <paramref name="range"/>: the order a chain for that key is built in. A chain that lost a
+    /// member takes the first of these it does not hold yet, so a rebuilt chain is the one the ring
+    /// would give without the dead servers.
+    /// </summary>
+    public IEnumerable<int> Clockwise(KeyRange range, ulong key)
+    {
+        // The owner is the last point whose scaled position is at or below the key; none wraps to the last point.
+        int lo = 0, hi = _points.Length - 1, owner = _points.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) / 2;
+            if (Scale(range, _points[mid].Position) <= key)
+            {
+                owner = mid;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        return Chain(owner, Servers);
+    }
+
     private int[] Chain(int pointIndex, int length)
     {
         var chain = new List<int>(length);

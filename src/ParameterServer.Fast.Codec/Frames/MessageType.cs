@@ -42,4 +42,16 @@ public enum MessageType : byte
     StatusRequest = 19,
     /// <summary>Scheduler → operator: nodes, ranges, replicas, clocks and throughput (extras = ClusterStatus).</summary>
     StatusReply = 20,
+    /// <summary>
+    /// Scheduler → the tail of a short replica chain: copy one range to a new member (request id =
+    /// transfer id, table id, extras = range, the new member's id and address).
+    /// </summary>
+    RangeTransfer = 21,
+    /// <summary>
+    /// Source → new member: one piece of a range copy (request id = transfer id, argument = piece:
+    /// 0 begin with the applied request ids, 1 rows, 2 end; extras = the piece).
+    /// </summary>
+    RangeRows = 22,
+    /// <summary>New member → scheduler: the range's copy is applied (request id = transfer id, extras = rows).</summary>
+    RangeCopied = 23,
 }
