@@ -95,6 +95,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         else
             await RunAsProcesses(secret, scheduler, app, view.Log, cancellationToken).ConfigureAwait(false);
         clock.Stop();
+        _lastRebuild = scheduler.LastRebuild;
         return (app, finals, points);
     }
 
@@ -185,6 +186,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
 
     private long _serverKilledAtUnixMs;
+    private Cluster.Replication.RebuildTiming _lastRebuild;
     private readonly TaskCompletionSource _trainingStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private List<BenchResult> Report(JobProgress view, Dictionary<int, ProgressReport> finals, double seconds, AppChoice app, List<Reports.ProgressPoint> points)
@@ -209,6 +211,12 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         double[] recovered = [.. finals.Values.Select(r => r.Metrics.GetValueOrDefault("recovered_at_unix_ms")).Where(t => t > _serverKilledAtUnixMs && _serverKilledAtUnixMs > 0)];
         if (recovered.Length > 0)
             summary.Add(new BenchResult("recovery_seconds", (recovered.Min() - _serverKilledAtUnixMs) / 1000.0, "s"));
+        // From the failure the scheduler saw to the map naming the new replicas of the chains it shortened.
+        if (_lastRebuild.Ranges > 0)
+        {
+            summary.Add(new BenchResult("rebuild_seconds", _lastRebuild.Seconds, "s")
+                { Extra = { ["ranges"] = _lastRebuild.Ranges, ["rows"] = _lastRebuild.Rows } });
+        }
         Reports.Convergence? convergence = null;
         if (options.Baseline && app is SparseLRChoice { Options.Algorithm: Apps.SparseLR.SparseLRAlgorithm.BlockProximal } lr)
             convergence = BaselineComparison.Run(lr.Options, points, options.Workers, summary, view.Log);

@@ -8,23 +8,47 @@ namespace ParameterServer.Fast.Cluster.Nodes;
 /// </summary>
 internal sealed class AppliedRequests(int windowPerWorker = 1 << 16)
 {
-    private readonly Dictionary<uint, (HashSet<ulong> Ids, Queue<ulong> Order)> _byWorker = [];
+    private sealed class Window
+    {
+        public HashSet<ulong> Ids { get; } = [];
+        public Queue<ulong> Order { get; } = new();
+        /// <summary>Ids ever enqueued: with the queue's length, where an earlier export stopped.</summary>
+        public long Recorded { get; set; }
+    }
+
+    private readonly Dictionary<uint, Window> _byWorker = [];
 
     /// <summary>Records the request; false when it was applied before.</summary>
     public bool TryRecord(uint worker, ulong requestId)
     {
-        if (!_byWorker.TryGetValue(worker, out var window))
-            _byWorker[worker] = window = ([], new Queue<ulong>());
+        if (!_byWorker.TryGetValue(worker, out Window? window))
+            _byWorker[worker] = window = new Window();
         if (!window.Ids.Add(requestId))
             return false;
         window.Order.Enqueue(requestId);
+        window.Recorded++;
         if (window.Order.Count > windowPerWorker)
             window.Ids.Remove(window.Order.Dequeue());
         return true;
     }
 
-    /// <summary>The recorded ids of every worker, oldest first (a range copy carries them to the new replica).</summary>
-    public List<(uint Worker, ulong[] Ids)> Export() => [.. _byWorker.Select(p => (p.Key, p.Value.Order.ToArray()))];
+    /// <summary>
+    /// The ids recorded since the export <paramref name="marks"/> remember (all of them for a worker
+    /// not in it), oldest first, by worker; <paramref name="marks"/> then points past them. A range
+    /// copy carries these to the new replica; its later copies from here need only what is new.
+    /// </summary>
+    public List<(uint Worker, ulong[] Ids)> ExportSince(Dictionary<uint, long> marks)
+    {
+        var exported = new List<(uint, ulong[])>(_byWorker.Count);
+        foreach ((uint worker, Window window) in _byWorker)
+        {
+            long first = window.Recorded - window.Order.Count;
+            int skip = (int)Math.Max(0, marks.GetValueOrDefault(worker) - first);
+            exported.Add((worker, [.. window.Order.Skip(skip)]));
+            marks[worker] = window.Recorded;
+        }
+        return exported;
+    }
 
     /// <summary>
     /// Records ids applied elsewhere whose effect arrived here in a copy of the rows. Nothing is
@@ -33,12 +57,15 @@ internal sealed class AppliedRequests(int windowPerWorker = 1 << 16)
     /// </summary>
     public void Merge(uint worker, ReadOnlySpan<ulong> ids)
     {
-        if (!_byWorker.TryGetValue(worker, out var window))
-            _byWorker[worker] = window = ([], new Queue<ulong>());
+        if (!_byWorker.TryGetValue(worker, out Window? window))
+            _byWorker[worker] = window = new Window();
         foreach (ulong id in ids)
         {
             if (window.Ids.Add(id))
+            {
                 window.Order.Enqueue(id);
+                window.Recorded++;
+            }
         }
     }
 }

@@ -27,6 +27,9 @@ public sealed partial class ServerNode
 {
     private readonly RangeJoiners _joiners = new();
     private readonly RangeCopyReceiver _copies = new();
+    // Per new member, how much of the applied request ids earlier copies from here already gave it,
+    // over which connection (a new connection starts over: what went over the old one is not known to have arrived).
+    private readonly Dictionary<int, (IConnection Peer, Dictionary<uint, long> Marks)> _idsExported = [];
 
     /// <summary>Range copies this server sent as a source (for tests and logs).</summary>
     public long RangeCopiesSent { get; private set; }
@@ -81,7 +84,9 @@ public sealed partial class ServerNode
             return;
         }
         long started = Stopwatch.GetTimestamp();
-        long rows = RangeSnapshot.Send(peer, _nodeId, transfer, table, order.Range, _applied);
+        if (!_idsExported.TryGetValue(order.Target, out var exported) || exported.Peer != peer)
+            _idsExported[order.Target] = exported = (peer, []);
+        long rows = RangeSnapshot.Send(peer, _nodeId, transfer, table, order.Range, _applied, exported.Marks);
         _joiners.Add(tableId, order.Range, order.Target);
         RangeCopiesSent++;
         _logger.LogInformation("server {Rank}: copied '{Table}' {Range} ({Rows} rows) to server {Target} in {Ms:0.0} ms; forwarding its updates there until it joins the chain",

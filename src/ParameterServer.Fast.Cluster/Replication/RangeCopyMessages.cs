@@ -113,6 +113,17 @@ internal static class RangeCopyMessages
         return data;
     }
 
+    /// <summary>The row count of a rows piece, checked against <paramref name="max"/>.</summary>
+    public static int RowCount(ReadOnlySpan<byte> data, int max)
+    {
+        if (data.Length < 4)
+            throw new ProtocolException($"range copy rows: {data.Length} bytes, too short for the row count");
+        int n = BinaryPrimitives.ReadInt32LittleEndian(data);
+        if (n < 0 || n > max)
+            throw new ProtocolException($"range copy rows: {n} rows in one piece; at most {max} are sent");
+        return n;
+    }
+
     /// <summary>Decodes a block of rows into <paramref name="into"/> (shaped for the receiving table), checking every key lies in <paramref name="range"/>.</summary>
     public static void DecodeRows(ReadOnlySpan<byte> data, RowBlock into, KeyRange range)
     {

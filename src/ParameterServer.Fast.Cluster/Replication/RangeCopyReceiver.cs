@@ -22,7 +22,8 @@ internal sealed class RangeCopyReceiver
         public uint Table { get; } = table;
         public KeyRange Range { get; } = range;
         public Table Part { get; } = part;
-        public RowBlock Block { get; } = new(part.Width, part.Updater.StateCount, RowBlock.For(part).Capacity);
+        /// <summary>Grown to the largest block that came (at most <see cref="RangeSnapshot.MaxRows"/>).</summary>
+        public RowBlock? Block { get; set; }
         public long Rows { get; set; }
     }
 
@@ -39,6 +40,9 @@ internal sealed class RangeCopyReceiver
             case RangeRowsPiece.Rows:
                 if (Find(frame) is { } rows)
                 {
+                    int n = RangeCopyMessages.RowCount(frame.Extras, RangeSnapshot.MaxRows(rows.Part.Width));
+                    if (rows.Block is null || rows.Block.Capacity < n)
+                        rows.Block = new RowBlock(rows.Part.Width, rows.Part.Updater.StateCount, Math.Max(1, n));
                     RangeCopyMessages.DecodeRows(frame.Extras, rows.Block, rows.Range);
                     rows.Part.ImportRows(rows.Block);
                     rows.Rows += rows.Block.Count;

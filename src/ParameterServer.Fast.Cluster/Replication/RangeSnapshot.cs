@@ -17,22 +17,23 @@ namespace ParameterServer.Fast.Cluster.Replication;
 internal static class RangeSnapshot
 {
     /// <summary>Sends the copy; returns the rows sent. Needs the whole range held here.</summary>
-    public static long Send(IConnection peer, uint sender, ulong transferId, ServerTable table, KeyRange range, AppliedRequests applied)
+    /// <param name="exported">What of <paramref name="applied"/> earlier copies from here already gave this peer (updated).</param>
+    public static long Send(IConnection peer, uint sender, ulong transferId, ServerTable table, KeyRange range, AppliedRequests applied, Dictionary<uint, long> exported)
     {
         table.CheckHeld(range);
         Table shape = table.Parts.First(p => !p.Range.Intersect(range).IsEmpty).Table;
         FrameHeader Header(RangeRowsPiece piece) => new(MessageType.RangeRows, table.Layout.Id, sender, transferId, 0, (uint)piece);
         // The applied ids go first: the receiver must know them before any update forwarded after
         // the copy arrives, or a retry of an update already in the rows would be applied again.
-        _ = FrameOut.SendControl(peer, Header(RangeRowsPiece.Begin), RangeCopyMessages.EncodeBegin(range, shape.Width, shape.Updater.StateCount, applied.Export()));
+        _ = FrameOut.SendControl(peer, Header(RangeRowsPiece.Begin), RangeCopyMessages.EncodeBegin(range, shape.Width, shape.Updater.StateCount, applied.ExportSince(exported)));
         long rows = 0;
         foreach ((KeyRange partRange, Table part) in table.Parts)
         {
             if (partRange.Intersect(range).IsEmpty)
                 continue;
             TableRowReader reader = part.ExportRows();
-            RowBlock block = RowBlock.For(part);
-            RowBlock? kept = range.Contains(partRange) ? null : new RowBlock(part.Width, part.Updater.StateCount, block.Capacity);
+            RowBlock block = BlockFor(part);
+            RowBlock? kept = range.Contains(partRange) ? null : BlockFor(part);
             while (reader.Read(block) > 0)
             {
                 RowBlock send = kept is null ? block : Within(block, range, kept);
@@ -45,6 +46,13 @@ internal static class RangeSnapshot
         _ = FrameOut.SendControl(peer, Header(RangeRowsPiece.End), RangeCopyMessages.EncodeEnd(rows));
         return rows;
     }
+
+    /// <summary>Rows per RangeRows frame at most: a RowBlock's worth (256 KiB of floats per array).</summary>
+    public static int MaxRows(int width) => Math.Max(1, RowBlock.DefaultFloats / width);
+
+    // A block no larger than the part: most ranges are small, and a copy runs per range.
+    private static RowBlock BlockFor(Table part) =>
+        new(part.Width, part.Updater.StateCount, (int)Math.Clamp(part.RowCount, 1, MaxRows(part.Width)));
 
     // The rows of a part wider than the range that fall inside it.
     private static RowBlock Within(RowBlock block, KeyRange range, RowBlock kept)
