@@ -90,13 +90,13 @@ public class LocalProcessTests
         }
     }
 
-    private static double Read(string path, string name)
+    internal static double Read(string path, string name)
     {
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(path));
         return doc.RootElement.GetProperty("results").EnumerateArray().First(r => r.GetProperty("name").GetString() == name).GetProperty("value").GetDouble();
     }
 
-    private static async Task<(int Code, string Output)> RunPsf(string[] args)
+    internal static async Task<(int Code, string Output)> RunPsf(string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Psf());

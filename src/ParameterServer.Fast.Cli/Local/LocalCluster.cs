@@ -136,7 +136,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. app.ToArguments(), .. TlsArguments()]);
         Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);
         using var killing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task kills = InjectFaults(children, log, killing.Token);
+        Task kills = InjectFaults(children, scheduler, log, killing.Token);
         Task first = await Task.WhenAny(finished, children.Failure).ConfigureAwait(false);
         killing.Cancel();
         try
@@ -156,12 +156,13 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     // --kill worker:N@S: SIGKILL that worker's process at S seconds, then start a replacement,
     // which the scheduler hands the dead worker's shard to rerun. --kill server:N@S: SIGKILL that
     // server; the next server of each of its chains takes over (needs --replicas 2 or more).
-    private async Task InjectFaults(ChildProcesses children, TextWriter log, CancellationToken cancellationToken)
+    private async Task InjectFaults(ChildProcesses children, SchedulerNode scheduler, TextWriter log, CancellationToken cancellationToken)
     {
         // Seconds count from the first progress report: a kill lands in training, however long
         // the processes took to start on a busy machine.
         await _trainingStarted.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.StartNew();
+        long lastServerKill = 0;
         foreach (KillSpec kill in options.Kills.OrderBy(k => k.Seconds))
         {
             TimeSpan wait = TimeSpan.FromSeconds(kill.Seconds) - started.Elapsed;
@@ -170,7 +171,10 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             string name = kill.ProcessName;
             if (kill.Server)
             {
+                if (lastServerKill > 0)
+                    await RebuildSettledAsync(scheduler, lastServerKill, started, log, cancellationToken).ConfigureAwait(false);
                 _serverKilledAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                lastServerKill = Stopwatch.GetTimestamp();
                 children.Kill(name);
                 log.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] killed {name} with SIGKILL; its ranges fail over to their backups");
                 continue;
@@ -181,6 +185,21 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             await Task.Delay(TimeSpan.FromMilliseconds(300), cancellationToken).ConfigureAwait(false);
             children.Restart(name);
         }
+    }
+
+    // A later server kill is meant to hit the chains as rebuilt after the earlier one: it waits
+    // until the scheduler published the rebuilt chains (checked every 50 ms, for at most 30 s;
+    // past that, or when no live server is left to copy to, it goes ahead and says so).
+    private static async Task RebuildSettledAsync(SchedulerNode scheduler, long previousKill, Stopwatch started, TextWriter log, CancellationToken cancellationToken)
+    {
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (scheduler.LastRebuild.Finished > previousKill && scheduler.RebuildsPending == 0)
+                return;
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+        log.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] the chains shortened by the last kill were not rebuilt within 30 s; killing anyway");
     }
 
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
