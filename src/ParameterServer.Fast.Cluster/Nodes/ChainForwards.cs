@@ -17,6 +17,9 @@ internal sealed record ChainForward(
 
     /// <summary>Whether it went out to <see cref="Successor"/> (false while that connection is being made).</summary>
     public bool Sent { get; set; }
+
+    /// <summary>The server it came from down the chain (0 when it came from a worker).</summary>
+    public int UpstreamServer { get; init; }
 }
 
 /// <summary>The forwards in flight from one server, by forward id. Owned by the server's inbox.</summary>

@@ -110,6 +110,9 @@ internal readonly record struct PendingPart(RequestTicket Ticket, Memory<float> 
 {
     /// <summary>Resent to a new primary after its first server was lost.</summary>
     public bool Rerouted { get; init; }
+
+    /// <summary>Times a server answered that the range had moved.</summary>
+    public int Moves { get; init; }
 }
 
 /// <summary>Parts in flight, by request id. A plain dictionary of structs under a lock: nothing allocated per request once it has grown.</summary>

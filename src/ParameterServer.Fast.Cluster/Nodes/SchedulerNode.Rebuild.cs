@@ -19,7 +19,10 @@ namespace ParameterServer.Fast.Cluster.Nodes;
 /// </summary>
 public sealed partial class SchedulerNode
 {
-    private readonly ReplicaRebuilder _rebuilder = new();
+    private ulong _transferIds;
+    private readonly ReplicaRebuilder _rebuilder;
+
+    private ulong NextTransferId() => ++_transferIds;
 
     /// <summary>The last rebuild: from the failure to the map naming the new members.</summary>
     public RebuildTiming LastRebuild { get; private set; }
@@ -67,12 +70,14 @@ public sealed partial class SchedulerNode
         RebuildsPending = _rebuilder.Pending;
     }
 
-    private void RangeCopied(in Frame frame)
+    // False when the copy is not a rebuild's (a membership change's, or abandoned).
+    private bool RangeCopied(in Frame frame)
     {
         long rows = RangeCopyMessages.DecodeEnd(frame.Extras);
         if (!_rebuilder.Copied(frame.RequestId, rows))
-            return;
+            return false;
         PublishRebuiltChains();
+        return true;
     }
 
     // Once the round's copies are all applied: append each new member to its chain, one map for all.

@@ -61,6 +61,8 @@ public sealed partial class SchedulerNode : IAsyncDisposable
         _deadSince = new long[job.Workers];
         _time = time ?? TimeProvider.System;
         _inbox = new Inbox("psf-scheduler", _logger, OnFrame, OnClosed);
+        _rebuilder = new Replication.ReplicaRebuilder(NextTransferId);
+        _moves = new Replication.ReplicaRebuilder(NextTransferId);
     }
 
     /// <summary>Where the scheduler listens (port 0 resolved).</summary>
@@ -140,7 +142,8 @@ public sealed partial class SchedulerNode : IAsyncDisposable
                 case MessageType.Heartbeat:
                     break;
                 case MessageType.RangeCopied:
-                    RangeCopied(frame);
+                    if (!RangeCopied(frame))
+                        RangeMoved(frame);
                     break;
                 case MessageType.StatusRequest:
                     _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.StatusReply, 0, NodeIds.Scheduler, frame.RequestId),
@@ -160,6 +163,11 @@ public sealed partial class SchedulerNode : IAsyncDisposable
     {
         if (request.Role == NodeRole.Server)
         {
+            if (_ring is not null)
+            {
+                AdmitJoiningServer(connection, request);
+                return;
+            }
             if (_servers.Count >= _job.Servers)
                 throw new InvalidOperationException($"the job already has its {_job.Servers} servers");
             int rank = _servers.Count;
@@ -296,6 +304,7 @@ public sealed partial class SchedulerNode : IAsyncDisposable
             _logger.LogWarning("scheduler: server {Rank} lost{Reason}; the next server of each of its chains takes over", index, error is null ? "" : $": {error.Message}");
         if (_ring is not null)
         {
+            InterruptMembershipChange(id);
             Publish();
             RebuildAfterLoss(id);
         }
@@ -321,6 +330,7 @@ public sealed partial class SchedulerNode : IAsyncDisposable
         }
         _waitingWorkers.Clear();
         AnswerWhenPublished();
+        MembershipMapPublished();
     }
 
     private void AnswerWhenPublished()
@@ -497,7 +507,9 @@ public sealed partial class SchedulerNode : IAsyncDisposable
     {
         _detector.Forget(connection);
         int server = _servers.FindIndex(s => s.Connection == connection);
-        if (server >= 0 && !_finished.Task.IsCompleted)
+        if (server >= 0 && _departed.Contains(_servers[server].Info.Id))
+            _logger.LogInformation("scheduler: drained server {Rank} has left", server);
+        else if (server >= 0 && !_finished.Task.IsCompleted)
             ServerLost(server, error);
         int worker = _workers.IndexOf(connection);
         if (worker >= 0 && !_done[worker] && !_finished.Task.IsCompleted)

@@ -27,9 +27,6 @@ public sealed partial class ServerNode
 {
     private readonly RangeJoiners _joiners = new();
     private readonly RangeCopyReceiver _copies = new();
-    // Per new member, how much of the applied request ids earlier copies from here already gave it,
-    // over which connection (a new connection starts over: what went over the old one is not known to have arrived).
-    private readonly Dictionary<int, (IConnection Peer, Dictionary<uint, long> Marks)> _idsExported = [];
 
     /// <summary>Range copies this server sent as a source (for tests and logs).</summary>
     public long RangeCopiesSent { get; private set; }
@@ -77,20 +74,34 @@ public sealed partial class ServerNode
             return;
         }
         RangeAssignment part = table.Layout.Ranges[table.Layout.PartOf(order.Range.Begin)];
-        if (part.Range != order.Range || part.Chain[^1] != (int)_nodeId)
+        if (!part.Range.Contains(order.Range) || part.Chain[^1] != (int)_nodeId)
         {
             // A later map changed the chain: the scheduler abandoned this copy and plans anew.
             _logger.LogWarning("server {Rank}: range copy {Transfer} of {Range} dropped: this server is no longer that range's tail", Rank, transfer, order.Range);
             return;
         }
         long started = Stopwatch.GetTimestamp();
-        if (!_idsExported.TryGetValue(order.Target, out var exported) || exported.Peer != peer)
-            _idsExported[order.Target] = exported = (peer, []);
-        long rows = RangeSnapshot.Send(peer, _nodeId, transfer, table, order.Range, _applied, exported.Marks);
+        (List<(FrameHeader, byte[])> frames, long rows) = RangeSnapshot.Take(_nodeId, transfer, table, order.Range, _applied);
         _joiners.Add(tableId, order.Range, order.Target);
         RangeCopiesSent++;
-        _logger.LogInformation("server {Rank}: copied '{Table}' {Range} ({Rows} rows) to server {Target} in {Ms:0.0} ms; forwarding its updates there until it joins the chain",
-            Rank, table.Layout.Spec.Name, order.Range, rows, target, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        string name = table.Layout.Spec.Name;
+        _ = Task.Run(async () =>
+        {
+            bool sent = await RangeSnapshot.SendAsync(peer, frames).ConfigureAwait(false);
+            _logger.LogInformation("server {Rank}: copy of '{Table}' {Range} ({Rows} rows) to server {Target} {Outcome} in {Ms:0.0} ms; its updates go there until it joins the chain",
+                Rank, name, order.Range, rows, target, sent ? "sent" : "cut off", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            _inbox.Post(() => ReleaseHeldForwards(order.Target));
+        });
+    }
+
+    // The copy's frames are out: the updates held for the new member follow them, oldest first.
+    private void ReleaseHeldForwards(int target)
+    {
+        _joiners.Sent(target);
+        if (_joiners.Holds(target))
+            return;
+        foreach ((ulong id, ChainForward forward) in _forwards.All.Where(f => f.Forward.Successor == target && !f.Forward.Sent).OrderBy(f => f.Id).ToList())
+            SendForward(id, forward);
     }
 
     private void ReceiveRangeCopy(in Frame frame)
@@ -100,4 +111,32 @@ public sealed partial class ServerNode
             return;
         _ = FrameOut.SendControl(_schedulerConnection, new FrameHeader(MessageType.RangeCopied, frame.TableId, _nodeId, frame.RequestId), RangeCopyMessages.EncodeEnd(rows));
     }
+
+    // An update coming down a chain is taken by a member from another member, and by a new member
+    // a copy of the range is being made to. Otherwise it is dropped unacknowledged: a server that
+    // left the chain must not answer for it, and one still in it must not take an update from a
+    // server that left (that server's worker is told "moved" and resends to the new primary).
+    // In a failover every live sender is still a member, so this never drops there.
+    private bool TakesChainUpdates(uint tableId, RangeAssignment part, int sender) =>
+        (Array.IndexOf(part.Chain, (int)_nodeId) >= 0 && Array.IndexOf(part.Chain, sender) >= 0) || _copies.IsJoining(tableId, part.Range);
+
+    // After a map change, an update in flight from here is dropped when a worker's push it took as
+    // primary now has another primary (the worker is told "moved" and resends it there with the
+    // same request id, applied once), or when this server or the one it came from left the chain
+    // (that one's worker is told the same). Failures and rebuilds never trigger this: they remove
+    // only dead members, whose updates are resent anyway, or append new ones at the tail.
+    private bool DropsForward(ChainForward forward, RangeAssignment part)
+    {
+        bool keeps = forward.UpstreamIsWorker
+            ? part.Primary == (int)_nodeId
+            : TakesChainUpdates(forward.TableId, part, forward.UpstreamServer);
+        if (keeps)
+            return false;
+        if (forward.UpstreamIsWorker)
+            SendMoved(forward.Upstream, forward.TableId, forward.WorkerRequestId);
+        return true;
+    }
+
+    private void SendMoved(IConnection worker, uint tableId, ulong requestId) =>
+        _ = FrameOut.SendControl(worker, new FrameHeader(MessageType.Moved, tableId, _nodeId, requestId, 0, _map?.Version ?? 0));
 }

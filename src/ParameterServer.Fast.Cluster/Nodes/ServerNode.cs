@@ -219,6 +219,7 @@ public sealed partial class ServerNode : IAsyncDisposable
             ReleasePulls(table);
         }
         _joiners.Prune(map, (int)_nodeId);
+        _copies.Settle(map, (int)_nodeId);
         RerouteForwards();
         // The map is acknowledged once this server is connected to every successor it forwards
         // to: only then does the scheduler let workers push under it.
@@ -272,7 +273,11 @@ public sealed partial class ServerNode : IAsyncDisposable
         {
             ServerTable table = _tables[forward.TableId];
             RangeAssignment part = table.Layout.Ranges[table.Layout.PartOf(forward.Range?.Begin ?? forward.Keys![0])];
-            if (ForwardTo(forward.TableId, part) is not int successor)
+            if (DropsForward(forward, part))
+            {
+                _forwards.TryTake(id, out _);
+            }
+            else if (ForwardTo(forward.TableId, part) is not int successor)
             {
                 _forwards.TryTake(id, out _);
                 AckUpstream(forward);
@@ -308,9 +313,15 @@ public sealed partial class ServerNode : IAsyncDisposable
             return;
         CheckValueCount(table, (range is { } rr ? (long)rr.Size : keys.Length) * width, frame.ValueCount);
         RangeAssignment part = table.Layout.Ranges[table.Layout.PartOf(range?.Begin ?? (keys.IsEmpty ? 0 : keys[0]))];
-        if (!fromChain && part.Primary != (int)_nodeId)
-            throw new ArgumentException($"server {Rank} is not the primary of table '{table.Layout.Spec.Name}' range {part.Range} in range map version {_map?.Version}: resend to server {NodeIds.ServerRank((uint)part.Primary)}");
-        if (!table.Replicated || _applied.TryRecord(frame.SenderId, frame.RequestId))
+        if (fromChain ? !TakesChainUpdates(frame.TableId, part, (int)frame.Argument) : part.Primary != (int)_nodeId)
+        {
+            // The range moved (or this server left its chain): the worker resends under the new
+            // map; a predecessor that has not seen that map yet reroutes once it does.
+            if (!fromChain)
+                SendMoved(connection, frame.TableId, frame.RequestId);
+            return;
+        }
+        if (!table.Replicated || _applied.TryRecord(frame.SenderId, frame.RequestId, frame.TableId, part.Range.Begin))
         {
             if (range is { } whole)
                 PushRange(table, whole, values);
@@ -322,7 +333,7 @@ public sealed partial class ServerNode : IAsyncDisposable
         if (ForwardTo(frame.TableId, part) is int successor)
         {
             var forward = new ChainForward(connection, !fromChain, fromChain ? (ulong)frame.Clock : frame.RequestId, frame.SenderId, frame.RequestId,
-                frame.TableId, range is null ? keys.ToArray() : null, range, values.ToArray(), started) { Successor = successor };
+                frame.TableId, range is null ? keys.ToArray() : null, range, values.ToArray(), started) { Successor = successor, UpstreamServer = fromChain ? (int)frame.Argument : 0 };
             SendForward(_forwards.Add(forward), forward);
             _metrics?.SetReplicationLag(_forwards.Count);
             return;
@@ -394,9 +405,12 @@ public sealed partial class ServerNode : IAsyncDisposable
     private void SendForward(ulong id, ChainForward forward)
     {
         forward.Sent = false;
+        if (!_joiners.IsEmpty && _joiners.Holds(forward.Successor))
+            return; // sent after the range copy's frames (ReleaseHeldForwards)
         if (!_peers.TryGetValue(forward.Successor, out IConnection? peer))
             return; // sent once the connection is up (RerouteForwards after the map's peers connect)
-        var header = new FrameHeader(MessageType.Replicate, forward.TableId, forward.Worker, forward.WorkerRequestId, (long)id);
+        // The argument names this server, so the successor can tell an update from its chain.
+        var header = new FrameHeader(MessageType.Replicate, forward.TableId, forward.Worker, forward.WorkerRequestId, (long)id, _nodeId);
         KeyRangeOrList keyForm = forward.Range is { } r ? KeyRangeOrList.Range(r.Begin, r.End) : KeyRangeOrList.List;
         ValueTask sent = FrameOut.SendData(peer, header, forward.Keys, keyForm, forward.Values, ValueEncoding.Raw);
         forward.Sent = !sent.IsFaulted;
@@ -429,9 +443,16 @@ public sealed partial class ServerNode : IAsyncDisposable
         }
         else
         {
-            table.CheckHeld(range.Value);
             clockRange = range.Value;
         }
+        if (!table.Layout.Ranges[table.Layout.PartOf(range?.Begin ?? (keys.IsEmpty ? 0 : keys[0]))].Chain.Contains((int)_nodeId))
+        {
+            // Rows this server no longer replicates may be stale: the worker asks the range's server.
+            SendMoved(connection, frame.TableId, frame.RequestId);
+            return;
+        }
+        if (range is { } whole)
+            table.CheckHeld(whole);
         // Answered at once when the consistency holds (the common case: no copy of the keys);
         // otherwise the keys are kept and the pull waits in the gate for the slower workers.
         if (table.Gate.IsReady(clockRange, frame.Clock, consistency))

@@ -44,7 +44,8 @@ internal sealed class ServerTable : IDisposable
         Slots.Clear();
         foreach (RangeAssignment a in layout.Ranges)
         {
-            if (!a.Chain.Contains(server) || _parts.Any(p => p.Range == a.Range))
+            // A range may lie within a part held from an earlier map (ranges are only ever split).
+            if (!a.Chain.Contains(server) || _parts.Any(p => p.Range.Contains(a.Range)))
                 continue;
             _parts.Add((a.Range, Table.Create(layout.Spec, a.Range)));
         }
@@ -52,14 +53,15 @@ internal sealed class ServerTable : IDisposable
     }
 
     /// <summary>
-    /// The part for exactly <paramref name="range"/>, created empty when this server does not hold
-    /// it yet: a range being copied here before any map names this server in its chain.
+    /// The part holding <paramref name="range"/> (one held from an earlier map may be wider),
+    /// created empty when this server does not hold it yet: a range being copied here before any
+    /// map names this server in its chain.
     /// </summary>
     public Table EnsurePart(KeyRange range)
     {
         foreach ((KeyRange r, Table t) in _parts)
         {
-            if (r == range)
+            if (r.Contains(range))
                 return t;
             if (!r.Intersect(range).IsEmpty)
                 throw new InvalidOperationException($"table '{Layout.Spec.Name}': range {range} overlaps the part {r} held here");

@@ -23,7 +23,7 @@ public sealed record TableHandle(uint Id, TableSpec Spec);
 /// consistency asked for; <see cref="AdvanceClockAsync"/> ends an iteration. Errors name the
 /// table, the range and the server.
 /// </summary>
-public sealed class WorkerClient : IAsyncDisposable
+public sealed partial class WorkerClient : IAsyncDisposable
 {
     private readonly ITransport _transport;
     private readonly ILogger _logger;
@@ -406,6 +406,9 @@ public sealed class WorkerClient : IAsyncDisposable
             case MessageType.Error:
                 part.Ticket.PartFailed(new ParameterServerException($"{part.Description} failed: {FrameDecoder.ErrorMessage(frame)}"));
                 break;
+            case MessageType.Moved:
+                Moved(frame.RequestId, part, frame.Argument);
+                break;
             default:
                 part.Ticket.PartFailed(new ProtocolException($"{part.Description}: unexpected {frame.Type} answer"));
                 break;
@@ -443,7 +446,9 @@ public sealed class WorkerClient : IAsyncDisposable
                 _replicated |= map.Tables.Any(t => t.Ranges.Any(a => a.Chain.Length > 1));
                 if (_map is null || map.Version > _map.Version)
                 {
-                    bool reroute = _map is not null && !_lostServers.IsEmpty;
+                    // Any newer map may move ranges (a failover, a server added or drained): requests
+                    // in flight to a server that is no longer their range's primary go to the new one.
+                    bool reroute = _map is not null;
                     _map = map;
                     if (reroute)
                         _ = Task.Run(() => RerouteAsync(map));

@@ -28,6 +28,34 @@ internal sealed class RangeCopyReceiver
     }
 
     private readonly List<Incoming> _copies = [];
+    // Ranges copied (or being copied) here that no map has put this server in the chain of yet:
+    // updates forwarded for them by the copy's source are taken.
+    private readonly List<(uint Table, KeyRange Range)> _joining = [];
+
+    public bool IsJoining(uint table, KeyRange range)
+    {
+        foreach ((uint t, KeyRange r) in _joining)
+        {
+            if (t == table && r == range)
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>Forgets the joined ranges a map settles: this server is in their chain now, or the map lays the table out anew.</summary>
+    public void Settle(Placement.RangeMap map, int self)
+    {
+        if (_joining.Count == 0)
+            return;
+        _joining.RemoveAll(j =>
+        {
+            Placement.TableLayout? layout = map.Table(j.Table);
+            if (layout is null)
+                return true;
+            Placement.RangeAssignment part = layout.Ranges[layout.PartOf(j.Range.Begin)];
+            return part.Range != j.Range || part.Chain.Contains(self);
+        });
+    }
 
     /// <summary>Handles one piece; returns the rows copied once the end piece of a current copy arrived.</summary>
     public long? Receive(in Frame frame, ServerTable table, AppliedRequests applied)
@@ -72,11 +100,15 @@ internal sealed class RangeCopyReceiver
         Table part = table.EnsurePart(begin.Range);
         if (part.Width != begin.Width || part.Updater.StateCount != begin.StateCount)
             throw new ProtocolException($"range copy {id} of table '{table.Layout.Spec.Name}': rows of width {begin.Width} with {begin.StateCount} state values; the table here has {part.Width} and {part.Updater.StateCount}");
+        // Only the ids of updates to this range are in its rows: ids of other ranges may belong to
+        // updates still on their way here, which must not be taken for applied.
         foreach ((uint worker, ulong[] ids) in begin.Applied)
-            applied.Merge(worker, ids);
+            applied.Merge(worker, ids, tableId, begin.Range.Begin);
         if (current is not null)
             _copies.Remove(current);
         _copies.Add(new Incoming(id, tableId, begin.Range, part));
+        if (!IsJoining(tableId, begin.Range))
+            _joining.Add((tableId, begin.Range));
     }
 
     private Incoming? Find(in Frame frame)

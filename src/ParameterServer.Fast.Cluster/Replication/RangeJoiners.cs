@@ -12,17 +12,29 @@ namespace ParameterServer.Fast.Cluster.Replication;
 internal sealed class RangeJoiners
 {
     private readonly List<(uint Table, KeyRange Range, int Target)> _joiners = [];
+    // New members whose copy's frames are still being sent: updates for them wait until then.
+    private readonly List<int> _sending = [];
 
     public bool IsEmpty => _joiners.Count == 0;
 
     public int Count => _joiners.Count;
 
-    /// <summary>Starts forwarding updates of <paramref name="range"/> to <paramref name="target"/> (replacing an older copy of the same range).</summary>
+    /// <summary>
+    /// Starts forwarding updates of <paramref name="range"/> to <paramref name="target"/> (replacing
+    /// an older copy of the same range); they are held until <see cref="Sent"/>.
+    /// </summary>
     public void Add(uint table, KeyRange range, int target)
     {
         _joiners.RemoveAll(j => j.Table == table && j.Range == range);
         _joiners.Add((table, range, target));
+        _sending.Add(target);
     }
+
+    /// <summary>One copy's frames to <paramref name="target"/> are sent (or its connection ended).</summary>
+    public void Sent(int target) => _sending.Remove(target);
+
+    /// <summary>Whether anything sent to <paramref name="target"/> now could overtake a copy's frames.</summary>
+    public bool Holds(int target) => _sending.Contains(target);
 
     /// <summary>The server copying the part of <paramref name="table"/> at <paramref name="range"/>, if any.</summary>
     public int? For(uint table, KeyRange range)

@@ -27,10 +27,11 @@ public readonly record struct RebuildTiming(long Started, long Finished, int Ran
 /// source or target dies is abandoned (the chain is then still short and a new copy is planned
 /// from the new tail). Owned by the scheduler's inbox thread.
 /// </summary>
-internal sealed class ReplicaRebuilder
+/// <param name="nextId">Transfer ids, shared by every book of one scheduler: a new member tells a
+/// restarted copy of a range from an older one by its larger id.</param>
+internal sealed class ReplicaRebuilder(Func<ulong> nextId)
 {
     private readonly List<RangeTransfer> _transfers = [];
-    private ulong _nextId;
     private long _roundStarted;
 
     public RebuildTiming Last { get; private set; }
@@ -40,12 +41,19 @@ internal sealed class ReplicaRebuilder
 
     public bool IsCopying(uint table, KeyRange range) => _transfers.Exists(t => t.Table == table && t.Range == range);
 
+    /// <summary>Drops every planned copy (a membership change interrupted by a failure starts over).</summary>
+    public void Clear()
+    {
+        _transfers.Clear();
+        _roundStarted = 0;
+    }
+
     /// <summary>Plans a copy; the round's clock starts at <paramref name="since"/> (when the failure was seen) if none is pending.</summary>
     public RangeTransfer Start(uint table, KeyRange range, int source, int target, long since)
     {
         if (_transfers.Count == 0 && _roundStarted == 0)
             _roundStarted = since;
-        var transfer = new RangeTransfer(++_nextId, table, range, source, target);
+        var transfer = new RangeTransfer(nextId(), table, range, source, target);
         _transfers.Add(transfer);
         return transfer;
     }

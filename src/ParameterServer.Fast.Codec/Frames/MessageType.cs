@@ -54,4 +54,9 @@ public enum MessageType : byte
     RangeRows = 22,
     /// <summary>New member → scheduler: the range's copy is applied (request id = transfer id, extras = rows).</summary>
     RangeCopied = 23,
+    /// <summary>
+    /// Server → worker: "this range is no longer mine as of range map version V" (argument = V):
+    /// the request is resent to the range's server once the worker holds map V.
+    /// </summary>
+    Moved = 24,
 }
