@@ -39,24 +39,50 @@ public sealed partial class ServerNode
     private void StartRangeCopy(in Frame frame)
     {
         RangeTransferOrder order = RangeCopyMessages.DecodeOrder(frame.Extras);
-        _ = CopyWhenConnectedAsync(frame.RequestId, frame.TableId, order);
+        ulong transfer = frame.RequestId;
+        uint tableId = frame.TableId;
+        // Off the inbox: a TCP connection is made and authenticated synchronously, and a round of
+        // copies to a new server would otherwise hold this server's requests for every handshake.
+        _ = Task.Run(() => CopyWhenConnectedAsync(transfer, tableId, order));
+    }
+
+    // Copies to one new member share one connection attempt.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Lazy<Task<IConnection>>> _connecting = new();
+
+    private async Task<IConnection> PeerAsync(int id, string endpoint)
+    {
+        if (_peers.TryGetValue(id, out IConnection? known))
+            return known;
+        Lazy<Task<IConnection>> attempt = _connecting.GetOrAdd(id, _ => new Lazy<Task<IConnection>>(() => ConnectPeerAsync(id, endpoint)));
+        try
+        {
+            return await attempt.Value.ConfigureAwait(false);
+        }
+        finally
+        {
+            _connecting.TryRemove(new KeyValuePair<int, Lazy<Task<IConnection>>>(id, attempt));
+        }
+    }
+
+    private async Task<IConnection> ConnectPeerAsync(int id, string endpoint)
+    {
+        IConnection peer = await _transport.ConnectAsync(Endpoint.Parse(endpoint), _stop.Token).ConfigureAwait(false);
+        peer.Start(_inbox);
+        _accepted.Add(peer);
+        if (_peers.TryAdd(id, peer))
+            return peer;
+        await peer.DisposeAsync().ConfigureAwait(false);
+        return _peers[id];
     }
 
     private async Task CopyWhenConnectedAsync(ulong transfer, uint tableId, RangeTransferOrder order)
     {
         try
         {
-            if (!_peers.ContainsKey(order.Target))
-            {
-                IConnection peer = await _transport.ConnectAsync(Endpoint.Parse(order.Endpoint), _stop.Token).ConfigureAwait(false);
-                peer.Start(_inbox);
-                _accepted.Add(peer);
-                if (!_peers.TryAdd(order.Target, peer))
-                    await peer.DisposeAsync().ConfigureAwait(false);
-            }
+            await PeerAsync(order.Target, order.Endpoint).ConfigureAwait(false);
             _inbox.Post(() => CopyRange(transfer, tableId, order));
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.Sockets.SocketException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.Sockets.SocketException or InvalidOperationException or KeyNotFoundException)
         {
             // The new member is unreachable: the scheduler sees it die and plans another copy.
             _logger.LogWarning("server {Rank}: range copy {Transfer} to server {Target}: {Message}", Rank, transfer, NodeIds.ServerRank((uint)order.Target), e.Message);
