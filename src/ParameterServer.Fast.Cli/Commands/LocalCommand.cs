@@ -29,6 +29,21 @@ public static class LocalCommand
         return new KillSpec(role == "server", worker, seconds);
     }
 
+    // server@SECONDS (--add) or server:RANK@SECONDS (--drain)
+    private static MembershipSpec ParseMembership(string text, bool add)
+    {
+        string form = add ? "server@SECONDS" : "server:RANK@SECONDS";
+        int at = text.IndexOf('@');
+        string who = at > 0 ? text[..at] : "";
+        int rank = 0;
+        bool valid = add ? who == "server"
+            : who.StartsWith("server:", StringComparison.Ordinal)
+              && int.TryParse(who["server:".Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out rank);
+        if (!valid || !double.TryParse(text[(at + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds < 0)
+            throw new UsageException($"psf local: --{(add ? "add" : "drain")} must look like {form}, got '{text}'");
+        return new MembershipSpec(add, rank, seconds);
+    }
+
     public static int Run(string[] argv, TextWriter output)
     {
         var args = new Arguments("local", argv);
@@ -53,6 +68,7 @@ public static class LocalCommand
             Json = args.String("json"),
             Report = args.String("report"),
             Kills = [.. args.Strings("kill").Select(ParseKill)],
+            Membership = [.. args.Strings("add").Select(a => ParseMembership(a, add: true)), .. args.Strings("drain").Select(d => ParseMembership(d, add: false))],
             Quiet = args.Flag("quiet"),
             Baseline = args.Choice("baseline", true, s_switches),
             Tls = args.Flag("tls"),
@@ -75,6 +91,12 @@ public static class LocalCommand
             throw new UsageException("psf local: --kill needs nodes in their own processes: use --transport tcp or shm");
         if (options.Kills.Any(k => !k.Server && k.Index >= options.Workers))
             throw new UsageException($"psf local: --kill names a worker beyond the job's {options.Workers}");
+        if (options.Membership.Count > 0 && options.Replicas < 2)
+            throw new UsageException("psf local: --add and --drain need --replicas 2 or more (request ids, which make a moved request apply once, are recorded only with replicas)");
+        if (options.Membership.Count > 0 && options.Transport == TransportKind.InProc)
+            throw new UsageException("psf local: --add and --drain start and stop server processes: use --transport tcp or shm");
+        if (options.Membership.Any(m => !m.Add && m.Rank >= options.Servers + options.Membership.Count(a => a.Add)))
+            throw new UsageException($"psf local: --drain names a server rank beyond the job's {options.Servers + options.Membership.Count(a => a.Add)} servers");
         if (options.Tls && options.Transport != TransportKind.Tcp)
             throw new UsageException("psf local: --tls encrypts TCP; use it with --transport tcp");
         using var cts = new CancellationTokenSource();

@@ -96,6 +96,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             await RunAsProcesses(secret, scheduler, app, view.Log, cancellationToken).ConfigureAwait(false);
         clock.Stop();
         _lastRebuild = scheduler.LastRebuild;
+        _lastRebalance = scheduler.LastRebalance;
         return (app, finals, points);
     }
 
@@ -136,7 +137,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. app.ToArguments(), .. TlsArguments()]);
         Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);
         using var killing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task kills = InjectFaults(children, scheduler, log, killing.Token);
+        Task kills = Task.WhenAll(InjectFaults(children, scheduler, log, killing.Token), ChangeMembership(children, scheduler, schedulerAddress, log, killing.Token));
         Task first = await Task.WhenAny(finished, children.Failure).ConfigureAwait(false);
         killing.Cancel();
         try
@@ -206,6 +207,42 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
 
     private long _serverKilledAtUnixMs;
     private Cluster.Replication.RebuildTiming _lastRebuild;
+    private Cluster.Replication.RebuildTiming _lastRebalance;
+
+    // --add server@S starts one more server process (it registers with the running job and ranges
+    // move to it); --drain server:RANK@S has the scheduler move every range off that server, which
+    // then exits. Seconds count from the first progress report, as for --kill.
+    private async Task ChangeMembership(ChildProcesses children, SchedulerNode scheduler, string schedulerAddress, TextWriter log, CancellationToken cancellationToken)
+    {
+        if (options.Membership.Count == 0)
+            return;
+        await _trainingStarted.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var started = Stopwatch.StartNew();
+        int added = 0;
+        foreach (MembershipSpec change in options.Membership.OrderBy(m => m.Seconds))
+        {
+            TimeSpan wait = TimeSpan.FromSeconds(change.Seconds) - started.Elapsed;
+            if (wait > TimeSpan.Zero)
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            if (change.Add)
+            {
+                string name = $"server {options.Servers + added++}";
+                children.Start(name, ["server", "--scheduler", schedulerAddress, "--listen", Listen(name.Replace(' ', '-')).ToString(), .. TlsArguments()]);
+                log.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] started {name} into the running job; ranges move to it");
+                continue;
+            }
+            log.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] draining the server of rank {change.Rank}: its ranges move to the others, then it stops");
+            try
+            {
+                await scheduler.DrainAsync(change.Rank).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+                log.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] the server of rank {change.Rank} is drained and told to stop");
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+            {
+                log.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] drain of rank {change.Rank}: {e.Message}");
+            }
+        }
+    }
     private readonly TaskCompletionSource _trainingStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private List<BenchResult> Report(JobProgress view, Dictionary<int, ProgressReport> finals, double seconds, AppChoice app, List<Reports.ProgressPoint> points)
@@ -230,6 +267,12 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         double[] recovered = [.. finals.Values.Select(r => r.Metrics.GetValueOrDefault("recovered_at_unix_ms")).Where(t => t > _serverKilledAtUnixMs && _serverKilledAtUnixMs > 0)];
         if (recovered.Length > 0)
             summary.Add(new BenchResult("recovery_seconds", (recovered.Min() - _serverKilledAtUnixMs) / 1000.0, "s"));
+        // From a membership change (a server added or drained) to the map that finished moving ranges.
+        if (_lastRebalance.Ranges > 0)
+        {
+            summary.Add(new BenchResult("rebalance_seconds", _lastRebalance.Seconds, "s")
+                { Extra = { ["ranges"] = _lastRebalance.Ranges, ["rows"] = _lastRebalance.Rows } });
+        }
         // From the failure the scheduler saw to the map naming the new replicas of the chains it shortened.
         if (_lastRebuild.Ranges > 0)
         {

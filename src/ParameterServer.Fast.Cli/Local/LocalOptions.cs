@@ -19,11 +19,19 @@ public sealed record LocalOptions
     public bool Tls { get; init; }
     /// <summary>Fault injection: worker ranks to SIGKILL, and when (seconds after the job starts); each is replaced.</summary>
     public IReadOnlyList<KillSpec> Kills { get; init; } = [];
+    /// <summary>Membership changes: servers started into the running job, and servers drained out, and when.</summary>
+    public IReadOnlyList<MembershipSpec> Membership { get; init; } = [];
     /// <summary>After a block proximal gradient job, also run the single-process baseline and compare (Figure 9).</summary>
     public bool Baseline { get; init; } = true;
     /// <summary>The whole job must finish within this.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(30);
 }
+
+/// <summary>
+/// --add server@S: start one more server process S seconds into the job (ranges move to it);
+/// --drain server:N@S: move every range off the server of rank N, then it stops.
+/// </summary>
+public sealed record MembershipSpec(bool Add, int Rank, double Seconds);
 
 /// <summary>--kill server:N@S or worker:N@S: SIGKILL that node's process S seconds into the job.</summary>
 public sealed record KillSpec(bool Server, int Index, double Seconds)
