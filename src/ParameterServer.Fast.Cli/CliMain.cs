@@ -63,6 +63,7 @@ public static class CliMain
                                 --app sparse-lr|countmin|mlp --servers N --workers M --transport inproc|shm|tcp|rdma
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
                                 [--tls] [--replicas R] [--kill server:N@SECONDS|worker:N@SECONDS] [--json FILE] [--report DIR] [--quiet]
+                                [--add server@SECONDS] [--drain server:RANK@SECONDS]   (servers joining or leaving; --replicas 2+)
                                 sparse-lr: [--algorithm block-prox|ftrl] [--blocks B] [--l1 L] [--l2 L]
                                 [--kkt-filter on|off] [--baseline on|off]
                                 count-min: [--items N] [--width W] [--depth D] [--vocabulary V] [--skew S]
