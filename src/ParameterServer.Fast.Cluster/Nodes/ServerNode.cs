@@ -164,6 +164,14 @@ public sealed partial class ServerNode : IAsyncDisposable
                     break;
                 case MessageType.Heartbeat:
                     break;
+                case MessageType.Error when connection == _schedulerConnection && _nodeId == 0:
+                    // The scheduler refused to register this server (a full job, or a running job
+                    // without replicas): say why and stop, rather than answer the error with one.
+                    string refusal = FrameDecoder.ErrorMessage(frame);
+                    _logger.LogError("server: the scheduler refused to register this server: {Message}", refusal);
+                    _registered.TrySetException(new InvalidOperationException($"the scheduler refused to register this server: {refusal}"));
+                    Stop();
+                    break;
                 case MessageType.RangeTransfer:
                     StartRangeCopy(frame);
                     break;

@@ -101,6 +101,20 @@ public sealed class ElasticityTests
         });
     }
 
+    [TestCaseSource(typeof(TestCluster), nameof(TestCluster.Transports))]
+    public async Task AServerJoiningAJobWithoutReplicasIsRefusedWithTheReason(string transport)
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(transport, servers: 2, workers: 1, replicas: 1);
+        Endpoint listen = transport == "inproc" ? Endpoint.Parse($"inproc://late-{Guid.NewGuid():N}") : Endpoint.Parse("tcp://127.0.0.1:0");
+        await using var late = new ServerNode(cluster.Transport, listen, cluster.Scheduler.Endpoint);
+        using var cts = new CancellationTokenSource(ChangeTimeout);
+        Exception refused = await Bounded.Failure(new ValueTask(late.StartAsync(cts.Token)), "a server joining a job without replicas");
+        Assert.That(refused, Is.TypeOf<InvalidOperationException>());
+        Assert.That(refused.Message, Does.Contain("--replicas 2 or more"));
+        Exception drain = await Bounded.Failure(new ValueTask(cluster.Scheduler.DrainAsync(0)), "draining a job without replicas");
+        Assert.That(drain.Message, Does.Contain("cannot drain server 0").And.Contain("--replicas 2 or more"));
+    }
+
     private static (ulong[] Keys, float[] Values, float[] Dense) NextRound(Random random, ulong[] pool, Dictionary<ulong, float> sparseModel, float[] denseModel)
     {
         ulong[] keys = [.. pool.Where(_ => random.Next(4) == 0)];
