@@ -72,6 +72,22 @@ internal sealed class CheckpointCoordinator(CheckpointPolicy policy, ILogger log
             return;
         var round = new Round(clock, job.MapVersion, time.GetTimestamp());
         _round = round;
+        // A folder of this clock left by an earlier run of the job (one resumed from an older
+        // checkpoint) goes first: its manifest must not vouch for files being replaced.
+        try
+        {
+            if (Directory.Exists(_store.FolderOf(clock)))
+                Directory.Delete(_store.FolderOf(clock), recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            round.Failure = $"the old folder {_store.FolderOf(clock)} could not be removed: {e.Message}";
+        }
+        if (round.Failure is not null)
+        {
+            Finish(round.Failure);
+            return;
+        }
         byte[] folder = CheckpointMessages.EncodeFolder(_store.Root);
         foreach ((IConnection c, int id) in job.LiveServers)
         {
@@ -130,17 +146,15 @@ internal sealed class CheckpointCoordinator(CheckpointPolicy policy, ILogger log
             {
                 _store.Commit(new CheckpointManifest(round.Clock, round.MapVersion, [.. round.Files.OrderBy(f => f.ServerId)]));
                 committed = true;
-                int pruned = _store.Prune(policy.Keep);
                 long bytes = round.Files.Sum(f => f.Length);
-                logger.LogInformation("scheduler: checkpoint at clock {Clock} committed: {Files} files, {Bytes} bytes in {Folder}{Pruned}",
-                    round.Clock, round.Files.Count, bytes, _store.FolderOf(round.Clock), pruned > 0 ? $"; {pruned} older removed" : "");
+                logger.LogInformation("scheduler: checkpoint at clock {Clock} committed: {Files} files, {Bytes} bytes in {Folder}",
+                    round.Clock, round.Files.Count, bytes, _store.FolderOf(round.Clock));
                 Committed?.Invoke(round.Clock, _store.FolderOf(round.Clock), bytes);
+                PruneInBackground(round.Clock);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
             {
-                failure = committed ? null : e.Message;
-                if (committed)
-                    logger.LogWarning("scheduler: checkpoint at clock {Clock} committed, but older ones could not be removed: {Message}", round.Clock, e.Message);
+                failure = e.Message;
             }
         }
         if (!committed)
@@ -157,6 +171,30 @@ internal sealed class CheckpointCoordinator(CheckpointPolicy policy, ILogger log
         }
         TryStart();
     }
+
+    // Pruning checks the checksum of every file it counts as good: off the scheduler's thread, one
+    // prune at a time. It never touches a folder newer than the newest good one (being written).
+    private Task _pruning = Task.CompletedTask;
+
+    private void PruneInBackground(long clock)
+    {
+        _pruning = _pruning.ContinueWith(_ =>
+        {
+            try
+            {
+                int pruned = _store.Prune(policy.Keep);
+                if (pruned > 0)
+                    logger.LogInformation("scheduler: {Pruned} checkpoint(s) older than the newest {Keep} removed", pruned, policy.Keep);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                logger.LogWarning("scheduler: checkpoints older than clock {Clock} could not be removed: {Message}", clock, e.Message);
+            }
+        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+    }
+
+    /// <summary>Completes when the pruning started so far is done (tests; a job ending waits for it briefly).</summary>
+    public Task Pruned => _pruning;
 
     private static void Release(IConnection worker, long clock, bool committed) =>
         _ = Send(worker, new FrameHeader(MessageType.CheckpointDone, 0, NodeIds.Scheduler, 0, clock, committed ? 1u : 0u), []);

@@ -588,6 +588,9 @@ public sealed class SchedulerNode : IAsyncDisposable, CheckpointCoordinator.IJob
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
+        // Old checkpoints being removed: the job's folder is left as the policy says (bounded).
+        if (_checkpoints is not null)
+            await _checkpoints.Pruned.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         _metrics.Dispose();
         if (_livenessTimer is not null)
             await _livenessTimer.DisposeAsync().ConfigureAwait(false);
