@@ -48,6 +48,9 @@ internal sealed class CheckpointCoordinator(CheckpointPolicy policy, ILogger log
 
     public CheckpointPolicy Policy => policy;
 
+    /// <summary>The clock of the last checkpoint committed by this job (or resumed from), −1 when none.</summary>
+    public long LastCommitted { get; private set; } = policy.Resume?.Found?.Clock ?? -1;
+
     public void Enter(IConnection worker, int rank, long clock)
     {
         // A clock already over: a replacement worker rerunning a shard, past the cut already taken.
@@ -146,6 +149,7 @@ internal sealed class CheckpointCoordinator(CheckpointPolicy policy, ILogger log
             {
                 _store.Commit(new CheckpointManifest(round.Clock, round.MapVersion, [.. round.Files.OrderBy(f => f.ServerId)]));
                 committed = true;
+                LastCommitted = round.Clock;
                 long bytes = round.Files.Sum(f => f.Length);
                 logger.LogInformation("scheduler: checkpoint at clock {Clock} committed: {Files} files, {Bytes} bytes in {Folder}",
                     round.Clock, round.Files.Count, bytes, _store.FolderOf(round.Clock));

@@ -448,6 +448,7 @@ public sealed class SchedulerNode : IAsyncDisposable, CheckpointCoordinator.IJob
             Workers = _job.Workers,
             Replicas = _job.Replicas,
             JobClock = liveClocks.Length > 0 ? liveClocks.Min() : 0,
+            LastCheckpointClock = _checkpoints?.LastCommitted ?? -1,
             Nodes = nodes,
             Tables = [.. _tables.Select(Operations.TableStatus.From)],
         };
