@@ -114,6 +114,43 @@ public sealed class ClusterCheckpointTests
         }
     }
 
+    [Test, CancelAfter(60_000)]
+    public async Task ACheckpointThatCannotBeWrittenIsGivenUpAndTheJobGoesOn()
+    {
+        // The checkpoint root is a file: no server can make its folder.
+        string root = Path.Combine(Path.GetTempPath(), $"psf-notadir-{Guid.NewGuid():N}");
+        File.WriteAllText(root, "not a folder");
+        try
+        {
+            Plan plan = Plan.Make(seed: 3);
+            var givenUp = new List<(long Clock, string Why)>();
+            await using TestCluster cluster = await TestCluster.StartAsync("inproc", 2, Workers, 1, new CheckpointPolicy { Directory = root, Every = Every });
+            cluster.Scheduler.CheckpointGivenUp += (clock, why) => { lock (givenUp) givenUp.Add((clock, why)); };
+            (TableHandle sparse, TableHandle dense) = await DeclareAsync(cluster);
+            await Bounded.Wait(Task.WhenAll(cluster.Workers.Select(w => Task.Run(() => RunAsync(w, sparse, dense, plan, tau: 1, first: 0)))),
+                "every worker's iterations", TimeSpan.FromSeconds(60));
+            Assert.That(cluster.Workers.Select(w => w.CheckpointsCommitted), Is.All.Zero);
+            lock (givenUp)
+            {
+                Assert.That(givenUp.Select(g => g.Clock), Is.EqualTo(new long[] { 3, 6, 9 }), "each checkpoint was tried and given up");
+                Assert.That(givenUp[0].Why, Does.Contain("server").And.Contain(root), "the reason names the server and the path");
+            }
+            // Nothing was lost on the way: the servers hold every push.
+            (Dictionary<ulong, float[]> sparseWant, float[] denseWant) = plan.SumBefore(Iterations);
+            var pulledDense = new float[(int)DenseRange.Size];
+            await Bounded.Wait(cluster.Workers[0].PullRangeAsync(dense, DenseRange, pulledDense, Delay.Eventual), "dense pull");
+            Assert.That(pulledDense, Is.EqualTo(denseWant));
+            var pulled = new float[plan.Pool.Length * Width];
+            await Bounded.Wait(cluster.Workers[0].PullAsync(sparse, plan.Pool, pulled, Delay.Eventual), "sparse pull");
+            for (int k = 0; k < plan.Pool.Length; k++)
+                Assert.That(pulled.AsSpan(k * Width, Width).ToArray(), Is.EqualTo(sparseWant.TryGetValue(plan.Pool[k], out float[]? row) ? row : new float[Width]));
+        }
+        finally
+        {
+            File.Delete(root);
+        }
+    }
+
     private static async Task<(TableHandle Sparse, TableHandle Dense)> DeclareAsync(TestCluster cluster) =>
         (await cluster.DeclareEverywhereAsync(TableSpec.Sparse("ckpt-sparse", Width, UpdaterKind.Sum)),
          await cluster.DeclareEverywhereAsync(TableSpec.Dense("ckpt-dense", DenseRange, 1, UpdaterKind.Sum)));
