@@ -246,12 +246,16 @@ public sealed class SchedulerNode : IAsyncDisposable, CheckpointCoordinator.IJob
         Replace(connection);
     }
 
-    // The replacement reruns the dead worker's shard, starting at the slowest live clock so it
-    // neither waits for nor holds back the others.
+    // The replacement reruns the dead worker's shard from the dead worker's last clock: every app
+    // ticks its clock once the iteration's pushes are acknowledged, so the iterations before it
+    // are all in the servers and the apps skip them (nothing lost, nothing twice but the one in
+    // flight at the death). The servers count it at the slowest live clock meanwhile (ReviveWorker),
+    // so it does not hold the others back while it catches up. A worker that died with its
+    // iterations done has nothing to rerun: its replacement starts at the slowest live clock.
     private void Replace(IConnection connection)
     {
         int rank = Array.FindIndex(_live, l => !l);
-        long startClock = LiveClocks().DefaultIfEmpty(0).Min();
+        long startClock = _clocks[rank] < WorkerClient.FinishedClock ? _clocks[rank] : LiveClocks().DefaultIfEmpty(0).Min();
         _workers[rank] = connection;
         _done[rank] = false;
         _logger.LogWarning("scheduler: a new worker takes over the shard of dead worker {Rank} from clock {Clock}", rank, startClock);
