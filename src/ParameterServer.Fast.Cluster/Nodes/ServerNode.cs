@@ -170,9 +170,11 @@ public sealed class ServerNode : IAsyncDisposable
                     AdvanceClock(frame);
                     break;
                 case MessageType.CheckpointWrite:
+                    FromScheduler(connection, frame.Type);
                     WriteCheckpoint(connection, frame.Clock, CheckpointMessages.DecodeFolder(frame.Extras));
                     break;
                 case MessageType.CheckpointRestore:
+                    FromScheduler(connection, frame.Type);
                     ResumeFrom(connection, frame.Clock, CheckpointMessages.DecodeFolder(frame.Extras));
                     break;
                 case MessageType.Shutdown:
@@ -295,6 +297,13 @@ public sealed class ServerNode : IAsyncDisposable
                 SendForward(id, forward);
             }
         }
+    }
+
+    // Files are written and read where the scheduler says: no other peer may name a path.
+    private void FromScheduler(IConnection connection, MessageType type)
+    {
+        if (connection != _schedulerConnection)
+            throw new ProtocolException($"{type} comes from the scheduler only, not from {connection.RemoteName}");
     }
 
     // The scheduler's cut: every push before the clock is applied and none after it can arrive

@@ -206,6 +206,7 @@ public sealed class WorkerClient : IAsyncDisposable
 
     private ValueTask Counted(ValueTask push) => _checkpointEvery > 0 ? CountedAsync(push) : push;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask CountedAsync(ValueTask push)
     {
         Interlocked.Increment(ref _pushesInFlight);
