@@ -395,8 +395,9 @@ public sealed class SchedulerNode : IAsyncDisposable, CheckpointCoordinator.IJob
     private void Barrier(IConnection connection, uint barrier, uint sender)
     {
         _logger.LogInformation("scheduler: worker {Rank} at barrier {Barrier}", NodeIds.WorkerRank(sender), barrier);
-        // A barrier the others already passed (they did not wait for a dead worker) lets a late
-        // arrival through at once: it is a replacement rerunning the dead worker's shard.
+        // A barrier the others already passed lets a late arrival through at once: a replacement
+        // rerunning a dead worker's shard from its start, or one that came after the others
+        // stopped waiting for it.
         if (_releasedBarriers.Contains(barrier))
         {
             _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.Barrier, Argument: barrier)).AsTask();
@@ -408,12 +409,24 @@ public sealed class SchedulerNode : IAsyncDisposable, CheckpointCoordinator.IJob
         ReleaseBarriers();
     }
 
+    // A barrier opens once every shard that is still being worked on has reached it: a live
+    // worker's, and a dead worker's while its replacement may still come (ReplacementTimeout), so
+    // what follows a barrier (an app's final evaluation, say) sees the rerun shard too. An arrival
+    // counts for its rank, whichever incarnation of the worker made it.
     private void ReleaseBarriers()
     {
-        int live = _live.Count(l => l);
+        if (_workers.Count < _job.Workers)
+            return;
+        long now = _time.GetTimestamp();
         foreach ((uint id, var arrived) in _barriers.ToList())
         {
-            if (arrived.Count(a => _live[NodeIds.WorkerRank(a.Sender)]) < live || _workers.Count < _job.Workers)
+            bool waiting = false;
+            for (int w = 0; w < _job.Workers && !waiting; w++)
+            {
+                bool expected = _live[w] || (!_done[w] && _time.GetElapsedTime(_deadSince[w], now) <= _job.ReplacementTimeout);
+                waiting = expected && !arrived.Exists(a => NodeIds.WorkerRank(a.Sender) == w);
+            }
+            if (waiting)
                 continue;
             foreach ((IConnection c, _) in arrived)
                 _ = FrameOut.SendControl(c, new FrameHeader(MessageType.Barrier, Argument: id)).AsTask();
@@ -552,6 +565,8 @@ public sealed class SchedulerNode : IAsyncDisposable, CheckpointCoordinator.IJob
             OnClosed(c, new TimeoutException($"no heartbeat from {c.RemoteName} for {_job.HeartbeatTimeout.TotalSeconds:0.###} s"));
         }
         _checkpoints?.CheckTimeout();
+        if (_barriers.Count > 0)
+            ReleaseBarriers(); // a dead worker's replacement may have timed out
         FinishIfDone();
     }
 
