@@ -60,13 +60,15 @@ public static class CliMain
             usage: psf COMMAND [options]
 
               local             an embedded cluster on this machine training a model:
-                                --app sparse-lr|countmin|mlp --servers N --workers M --transport inproc|shm|tcp|rdma
+                                --app sparse-lr|countmin|mlp|sum-check --servers N --workers M --transport inproc|shm|tcp|rdma
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
                                 [--tls] [--replicas R] [--kill server:N@SECONDS|worker:N@SECONDS] [--json FILE] [--report DIR] [--quiet]
                                 sparse-lr: [--algorithm block-prox|ftrl] [--blocks B] [--l1 L] [--l2 L]
                                 [--kkt-filter on|off] [--baseline on|off]
                                 count-min: [--items N] [--width W] [--depth D] [--vocabulary V] [--skew S]
                                 [--batch B] [--aggregated-ids K]
+                                sum-check (a self-test: exact sums after every push, exit 1 on a mismatch):
+                                [--rounds R] [--sparse-keys K] [--dense-keys K] [--pace-ms MS] [--seed S]
                                 progress: live bars on a terminal, plain lines otherwise (PSF_PROGRESS=plain forces them)
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
               server            a server: --scheduler tcp://HOST:PORT|shm://NAME [--listen tcp://HOST:PORT|shm://NAME] [--advertise HOST]
