@@ -60,6 +60,7 @@ public sealed class SchedulerNode : IAsyncDisposable
         _clocks = new long[job.Workers];
         _deadSince = new long[job.Workers];
         _time = time ?? TimeProvider.System;
+        _serverRates = new Operations.ThroughputRates(_time);
         _inbox = new Inbox("psf-scheduler", _logger, OnFrame, OnClosed);
     }
 
@@ -138,6 +139,7 @@ public sealed class SchedulerNode : IAsyncDisposable
                     }
                     break;
                 case MessageType.Heartbeat:
+                    NoteServerLoad(connection, frame);
                     break;
                 case MessageType.StatusRequest:
                     _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.StatusReply, 0, NodeIds.Scheduler, frame.RequestId),
@@ -366,8 +368,9 @@ public sealed class SchedulerNode : IAsyncDisposable
         {
             (IConnection c, ServerInfo info) = _servers[s];
             bool dead = _deadServers.Contains(info.Id);
+            (double requests, double bytes) = dead ? (0, 0) : _serverRates.Of(info.Id);
             nodes.Add(new Operations.NodeStatus((uint)info.Id, NodeRole.Server, s, info.Endpoint, dead ? Operations.NodeState.Dead : Operations.NodeState.Live,
-                0, dead ? double.NaN : _detector.SecondsSinceHeard(c), 0, 0));
+                0, dead ? double.NaN : _detector.SecondsSinceHeard(c), requests, bytes));
         }
         for (int w = 0; w < _workers.Count; w++)
         {
@@ -404,6 +407,18 @@ public sealed class SchedulerNode : IAsyncDisposable
             _rates[report.Worker] = (now, requests, bytes, (requests - last.Requests) / dt, (bytes - last.Bytes) / dt);
         else
             _rates[report.Worker] = (now, requests, bytes, 0, 0);
+    }
+
+    // Servers' request and byte rates, from the load totals their heartbeats carry.
+    private readonly Operations.ThroughputRates _serverRates;
+
+    private void NoteServerLoad(IConnection connection, in Frame frame)
+    {
+        int server = frame.Extras.IsEmpty ? -1 : _servers.FindIndex(s => s.Connection == connection);
+        if (server < 0)
+            return;
+        Operations.ServerLoad load = Operations.ServerLoad.Decode(frame.Extras);
+        _serverRates.Note(_servers[server].Info.Id, load.Requests, load.BytesReceived + load.BytesSent);
     }
 
     // The clocks of the workers still in the job: live and not yet finished with their iterations.
