@@ -71,6 +71,7 @@ public static class CliMain
                                 [--rounds R] [--sparse-keys K] [--dense-keys K] [--pace-ms MS] [--seed S]
                                 progress: live bars on a terminal, plain lines otherwise (PSF_PROGRESS=plain forces them)
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
+                                [--replicas R] [--json FILE] (the workers' final figures)
               server            a server: --scheduler tcp://HOST:PORT|shm://NAME [--listen tcp://HOST:PORT|shm://NAME] [--advertise HOST]
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
                                 (every node needs the same secret: PSF_SECRET or --secret-file FILE;

@@ -462,6 +462,7 @@ public sealed class WorkerClient : IAsyncDisposable
                     _map = map;
                     if (reroute)
                         _ = Task.Run(() => RerouteAsync(map));
+                    DropServersNotIn(map);
                 }
                 _firstMap.TrySetResult(map);
                 TaskCompletionSource<RangeMap>? declare = null;
@@ -536,6 +537,23 @@ public sealed class WorkerClient : IAsyncDisposable
         _servers.TryRemove(new KeyValuePair<int, ServerLink>(link.Id, link));
         _pending.FailAll(p => p.Server == link.Id,
             p => new IOException($"{p.Description}: connection lost{(error is null ? "" : $" ({error.Message})")}"));
+    }
+
+    // A server the scheduler dropped while this worker's connection to it still looks open (it was
+    // cut off by a partition, or hangs): the connection is closed here, so its requests fail over
+    // exactly as a dead server's do (OnServerClosed) instead of waiting on TCP retransmissions.
+    private void DropServersNotIn(RangeMap map)
+    {
+        if (!_replicated)
+            return;
+        foreach (ServerLink link in _servers.Values)
+        {
+            if (!map.Servers.Any(s => s.Id == link.Id))
+            {
+                _logger.LogWarning("worker {Rank}: server {Server} left range map {Version} while connected; closing its connection", Rank, NodeIds.ServerRank((uint)link.Id), map.Version);
+                _ = link.Connection.DisposeAsync().AsTask();
+            }
+        }
     }
 
     private void MarkLost(int server, Exception? error)
