@@ -27,6 +27,7 @@ public static class CliMain
                 "worker" => Commands.NodeCommands.Worker(rest, output),
                 "data" => Commands.DataCommand.Run(rest, output),
                 "status" => Commands.StatusCommand.Run(rest, output),
+                "soak" => Soak.SoakCommand.Run(rest, output),
                 "version" or "--version" => PrintVersion(output),
                 "transport-probe" => Commands.TransportProbeCommand.Run(rest, output),
                 _ => throw new UsageException($"psf: unknown command '{verb}'"),
@@ -68,7 +69,7 @@ public static class CliMain
                                 count-min: [--items N] [--width W] [--depth D] [--vocabulary V] [--skew S]
                                 [--batch B] [--aggregated-ids K]
                                 sum-check (a self-test: exact sums after every push, exit 1 on a mismatch):
-                                [--rounds R] [--sparse-keys K] [--dense-keys K] [--pace-ms MS] [--seed S]
+                                [--rounds R] [--sparse-keys K] [--dense-keys K] [--key-lists L] [--pace-ms MS] [--seed S]
                                 progress: live bars on a terminal, plain lines otherwise (PSF_PROGRESS=plain forces them)
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
                                 [--replicas R] [--json FILE] (the workers' final figures)
@@ -79,6 +80,10 @@ public static class CliMain
                                  rdma://HOST:PORT falls back to TCP, saying so, where there is no RDMA device)
               status            a running job's nodes, clocks, throughput, ranges and replicas:
                                 --scheduler tcp://HOST:PORT [--timeout S] [--ranges] (the job's secret, as a node)
+              soak              a leak watch of several minutes (./build.sh soak): sum-check under psf local with every
+                                process's RSS and open descriptors sampled; fails on growth after warm-up:
+                                [--minutes M] [--warm-up-seconds S] [--interval S] [--servers N --workers M --replicas R]
+                                [--rss-tolerance-mb MB] [--rss-tolerance-fraction F] [--fd-tolerance N] [--json FILE]
               data              gen-sparse --out FILE [--format libsvm|binary] | convert IN OUT [--skip-bad-lines]
               bench SUITE       benchmarks: kernels, codec, transport, kv, countmin, apps, or all (--check compares with perf/baselines)
               version           versions of psf and of the native shim

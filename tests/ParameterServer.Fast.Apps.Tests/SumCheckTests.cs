@@ -68,6 +68,18 @@ public class SumCheckTests
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task RepeatedKeySetsGoThroughTheCachesAndStayExact()
+    {
+        SumCheckOptions o = s_small with { KeyLists = 3 };
+        var plan = new SumCheckPlan(o);
+        Assert.That(Enumerable.Range(0, plan.SparseKeys.Length).Select(i => plan.Touches(1, 4, i)),
+            Is.EqualTo(Enumerable.Range(0, plan.SparseKeys.Length).Select(i => plan.Touches(1, 1, i))), "round 4 reuses round 1's set");
+        var results = new SumCheckResult[2];
+        await InProcessJob.RunAsync(2, 2, async c => results[c.Rank] = await SumCheckJob.RunAndReportAsync(c, o), TimeSpan.FromSeconds(90));
+        Assert.That(results[0].Mismatches, Is.Zero, results[0].FirstMismatch);
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task OneExtraPushIsCaughtAsOneMismatchNamingTheRow()
     {
         var plan = new SumCheckPlan(s_small);

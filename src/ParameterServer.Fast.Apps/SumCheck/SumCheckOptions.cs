@@ -21,6 +21,12 @@ public sealed record SumCheckOptions
     public int SparseKeys { get; init; } = 20_000;
     /// <summary>Rows of the dense table, keys [0, DenseKeys).</summary>
     public int DenseKeys { get; init; } = 16_384;
+    /// <summary>
+    /// Distinct sparse key sets a worker cycles through (round r uses set r mod this), as minibatches
+    /// repeat: repeated lists travel as signatures and hit the servers' slot caches, so that path is
+    /// checked too. 0: a new set every round (every list sent in full; the caches fill to their bounds).
+    /// </summary>
+    public int KeyLists { get; init; }
     /// <summary>A pause after each round, so a short job can last long enough for fault injection.</summary>
     public TimeSpan Pace { get; init; } = TimeSpan.Zero;
     public ulong Seed { get; init; } = 1;
@@ -29,6 +35,8 @@ public sealed record SumCheckOptions
     {
         if (Rounds < 1 || SparseKeys < 1 || DenseKeys < 1)
             throw new ArgumentException($"sum-check: rounds ({Rounds}), sparse keys ({SparseKeys}) and dense keys ({DenseKeys}) must be positive");
+        if (KeyLists < 0)
+            throw new ArgumentException($"sum-check: key lists must be ≥ 0, got {KeyLists}");
         if (Pace < TimeSpan.Zero || Pace > TimeSpan.FromMinutes(1))
             throw new ArgumentException($"sum-check: the pace must be in 0..60000 ms, got {Pace.TotalMilliseconds} ms");
     }

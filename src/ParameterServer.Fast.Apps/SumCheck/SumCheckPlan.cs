@@ -19,7 +19,8 @@ public sealed class SumCheckPlan
     public ulong[] SparseKeys { get; }
 
     /// <summary>Whether row <paramref name="index"/> of the sparse keys is pushed by <paramref name="worker"/> in <paramref name="round"/> (about one in four).</summary>
-    public bool Touches(int worker, int round, int index) => (Hash(worker, round, index, 1) & 3) == 0;
+    public bool Touches(int worker, int round, int index) =>
+        (Hash(worker, _options.KeyLists > 0 ? round % _options.KeyLists : round, index, 1) & 3) == 0;
 
     /// <summary>The increment of a touched sparse row: 1..4.</summary>
     public float SparseIncrement(int worker, int round, int index) => 1 + (float)(Hash(worker, round, index, 2) % SumCheckOptions.MaxIncrement);

@@ -16,6 +16,7 @@ public sealed record SumCheckChoice(SumCheckOptions Options) : AppChoice
 
     public override string Describe() =>
         $"sum-check: {Options.Rounds} rounds of exact increments to {Options.SparseKeys:N0} sparse and {Options.DenseKeys:N0} dense rows"
+        + (Options.KeyLists > 0 ? $", {Options.KeyLists} key sets repeated" : "")
         + (Options.Pace > TimeSpan.Zero ? $", {Options.Pace.TotalMilliseconds:0} ms between rounds" : "");
 
     public override async Task RunAsync(WorkerClient client, CancellationToken cancellationToken)
@@ -33,6 +34,7 @@ public sealed record SumCheckChoice(SumCheckOptions Options) : AppChoice
         "--sparse-keys", Options.SparseKeys.ToString(CultureInfo.InvariantCulture),
         "--dense-keys", Options.DenseKeys.ToString(CultureInfo.InvariantCulture),
         "--pace-ms", ((int)Options.Pace.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
+        "--key-lists", Options.KeyLists.ToString(CultureInfo.InvariantCulture),
         "--seed", Options.Seed.ToString(CultureInfo.InvariantCulture),
     ];
 
@@ -62,7 +64,7 @@ public sealed record SumCheckChoice(SumCheckOptions Options) : AppChoice
             : $"sum-check failed: {mismatches} rows differ from the exact sums (worker 0's log names the first)";
     }
 
-    /// <summary>The sum-check options: --rounds, --sparse-keys, --dense-keys, --pace-ms, --seed.</summary>
+    /// <summary>The sum-check options: --rounds, --sparse-keys, --dense-keys, --key-lists, --pace-ms, --seed.</summary>
     public static SumCheckOptions Read(Arguments args)
     {
         var defaults = new SumCheckOptions();
@@ -72,6 +74,7 @@ public sealed record SumCheckChoice(SumCheckOptions Options) : AppChoice
             SparseKeys = args.Int("sparse-keys", defaults.SparseKeys, 1, 1 << 24),
             DenseKeys = args.Int("dense-keys", defaults.DenseKeys, 1, 1 << 26),
             Pace = TimeSpan.FromMilliseconds(args.Int("pace-ms", 0, 0, 60_000)),
+            KeyLists = args.Int("key-lists", 0, 0, 1_000_000),
             Seed = (ulong)args.Long("seed", 1, 0),
         };
         try

@@ -99,8 +99,9 @@ internal sealed class NetworkLab : IDisposable
 
     /// <summary>
     /// Delay and loss on everything <paramref name="node"/> sends: tc netem where the kernel has it;
-    /// otherwise loss alone through an nftables rule (random drop), where nft is installed. Returns
-    /// what was applied, for the test's log.
+    /// otherwise loss alone through an nftables rule (random drop), where nft is installed (the
+    /// kernel of the build machines has no sch_netem). Returns what was applied, for the test's
+    /// log; it ends in "no impairment" when nothing could be.
     /// </summary>
     public string Impair(int node, double delayMs, double lossPercent)
     {
@@ -111,12 +112,34 @@ internal sealed class NetworkLab : IDisposable
             return $"netem delay {delay} loss {loss}";
         string why = $"tc netem unavailable ({netem.Trim()})";
         int perMille = (int)Math.Round(lossPercent * 10);
-        string rules = $"table inet psfchaos {{ chain out {{ type filter hook output priority 0; policy accept; numgen random mod 1000 < {perMille} drop; }} }}";
-        (code, string nft) = Run("ip", "netns", "exec", ns, "nft", rules);
-        return code == 0
-            ? $"{why}: loss {loss} by an nftables random drop, no added delay"
-            : $"{why}, nftables unavailable ({nft.Trim()}): no impairment";
+        string[][] rules =
+        [
+            ["add", "table", "inet", "psfchaos"],
+            ["add", "chain", "inet", "psfchaos", "out", "{ type filter hook output priority 0 ; policy accept ; }"],
+            ["add", "rule", "inet", "psfchaos", "out", "numgen", "random", "mod", "1000", "lt", perMille.ToString(CultureInfo.InvariantCulture), "counter", "drop"],
+        ];
+        foreach (string[] rule in rules)
+        {
+            (code, string nft) = Run("ip", ["netns", "exec", ns, "nft", .. rule]);
+            if (code != 0)
+                return $"{why}, nftables unavailable ({nft.Trim()}): no impairment";
+        }
+        return $"{why}: loss {loss} by an nftables random drop, no added delay";
     }
+
+    /// <summary>Packets the impairment of <paramref name="node"/> dropped so far (netem's or the nftables rule's count).</summary>
+    public long Dropped(int node)
+    {
+        string ns = Namespace(node);
+        (int code, string output) = Run("ip", "netns", "exec", ns, "tc", "-s", "qdisc", "show", "dev", NodeLink(node));
+        if (code == 0 && output.Contains("netem", StringComparison.Ordinal))
+            return Count(output, @"dropped (\d+)");
+        (code, output) = Run("ip", "netns", "exec", ns, "nft", "list", "table", "inet", "psfchaos");
+        return code == 0 ? Count(output, @"counter packets (\d+)") : 0;
+    }
+
+    private static long Count(string text, string pattern) =>
+        System.Text.RegularExpressions.Regex.Match(text, pattern) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
 
     /// <summary>Cuts <paramref name="node"/> off: its switch port goes down, so nothing reaches it or leaves it.</summary>
     public void Partition(int node) => Must("ip", "-n", Switch, "link", "set", SwitchPort(node), "down");
