@@ -84,6 +84,7 @@ public static class CliMain
                                 process's RSS and open descriptors sampled; fails on growth after warm-up:
                                 [--minutes M] [--warm-up-seconds S] [--interval S] [--servers N --workers M --replicas R]
                                 [--rss-tolerance-mb MB] [--rss-tolerance-fraction F] [--fd-tolerance N] [--json FILE]
+                                [--kill server:N@S] (within the warm-up: the survivors are judged after the failover)
               data              gen-sparse --out FILE [--format libsvm|binary] | convert IN OUT [--skip-bad-lines]
               bench SUITE       benchmarks: kernels, codec, transport, kv, countmin, apps, or all (--check compares with perf/baselines)
               version           versions of psf and of the native shim

@@ -45,6 +45,18 @@ public class SoakTests
         Assert.That(v.Failure, Does.Contain("only 2 samples after warm-up"));
     }
 
+    [TestCase("worker:1@3", "server:N@SECONDS")]
+    [TestCase("server:1@50", "at least 15 s before the warm-up ends (60 s)")]
+    [TestCase("server:x@5", "server:N@SECONDS")]
+    public void KillsThatAreNotServersWithinTheWarmUpAreRefused(string kill, string message)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliMain.Run(["soak", "--minutes", "2", "--kill", kill], output, error);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error.ToString(), Does.Contain(message));
+    }
+
     [Test]
     public void ThisProcessCanBeSampledFromProc()
     {

@@ -28,6 +28,19 @@ public static class SoakCommand
             args.Double("rss-tolerance-fraction", 0.10, 0, 10),
             args.Int("fd-tolerance", 4, 0, 1 << 20));
         string? json = args.String("json");
+        // --kill server:N@S (repeatable, needs --replicas 2): fault injection passed to psf local. The kills must land
+        // in the warm-up, so what is judged is the survivors after the failover.
+        string[] kills = [.. args.Strings("kill")];
+        foreach (string kill in kills)
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(kill, @"^server:\d+@(\d+(\.\d+)?)$");
+            if (!m.Success)
+                throw new UsageException($"psf soak: --kill must look like server:N@SECONDS (a killed worker's replacement would make the sums inexact), got '{kill}'");
+            // psf local counts kill times from the first progress report, a few seconds after the
+            // soak starts; 15 s of margin keep the kill and the failover inside the warm-up.
+            if (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) > warmUp - 15)
+                throw new UsageException($"psf soak: --kill {kill} must land at least 15 s before the warm-up ends ({warmUp:0} s), so the survivors are judged after the failover");
+        }
         args.EnsureAllUsed();
         if (!OperatingSystem.IsLinux())
             throw new UsageException("psf soak: samples processes through /proc: it runs on Linux only");
@@ -45,6 +58,7 @@ public static class SoakCommand
             "--sparse-keys", "5000", "--dense-keys", "4096", "--key-lists", "16", "--servers", servers.ToString(CultureInfo.InvariantCulture),
             "--workers", workers.ToString(CultureInfo.InvariantCulture), "--replicas", replicas.ToString(CultureInfo.InvariantCulture),
             "--transport", transport, "--quiet",
+            .. kills.SelectMany(k => new[] { "--kill", k }),
         ];
         // A run that overstays its time three times over (plus start-up) is stopped and fails.
         TimeSpan limit = TimeSpan.FromMinutes(3 * minutes + 2);
@@ -94,7 +108,15 @@ public static class SoakCommand
             }
             child.WaitForExit(TimeSpan.FromSeconds(10));
 
-            SoakVerdict[] verdicts = [.. names.OrderBy(n => n.Value, StringComparer.Ordinal).Select(n => SoakVerdict.Judge(n.Value, samples[n.Key], warmUp, tolerance))];
+            // A process that vanished while the others were still sampled was killed (by --kill) or
+            // died: the first is reported and not judged, the second fails the soak.
+            double lastSample = samples.Values.Max(s => s.Count > 0 ? s[^1].Seconds : 0);
+            bool Vanished(int pid) => samples[pid].Count > 0 && samples[pid][^1].Seconds < lastSample - 3 * interval;
+            SoakVerdict[] verdicts = [.. names.OrderBy(n => n.Value, StringComparer.Ordinal).Select(n =>
+                Vanished(n.Key)
+                    ? new SoakVerdict(n.Value + (kills.Length > 0 ? " (killed)" : ""), samples[n.Key].Count, 0, 0, 0, 0, 0, 0,
+                        kills.Length > 0 ? null : $"it ended at {samples[n.Key][^1].Seconds:0} s, before the job")
+                    : SoakVerdict.Judge(n.Value, samples[n.Key], warmUp, tolerance))];
             PrintTable(verdicts, output);
             var failures = verdicts.Where(v => !v.Passed).Select(v => $"{v.Process}: {v.Failure}").ToList();
             if (overran)
@@ -128,7 +150,7 @@ public static class SoakCommand
         foreach (SoakVerdict v in verdicts)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{v.Process,-22} {v.Samples,7} {SoakVerdict.Mb(v.RssAfterWarmUp),10} {SoakVerdict.Mb(v.RssAtEnd),10} {SoakVerdict.Mb(v.RssSlopeBytesPerMinute),10} {v.FilesAfterWarmUp,8} {v.FilesAtEnd,8} {v.ThreadsAtEnd,7}  {(v.Passed ? "flat" : "GREW")}"));
+                $"{v.Process,-22} {v.Samples,7} {SoakVerdict.Mb(v.RssAfterWarmUp),10} {SoakVerdict.Mb(v.RssAtEnd),10} {SoakVerdict.Mb(v.RssSlopeBytesPerMinute),10} {v.FilesAfterWarmUp,8} {v.FilesAtEnd,8} {v.ThreadsAtEnd,7}  {(v.Process.EndsWith("(killed)", StringComparison.Ordinal) ? "not judged" : v.Passed ? "flat" : "FAILED")}"));
         }
     }
 
