@@ -12,7 +12,7 @@ internal sealed class ChaosJob : IDisposable
     private const int SchedulerPort = 7070;
     private readonly NetworkLab _lab;
     private readonly Dictionary<string, string> _environment;
-    private readonly List<PsfProcess> _processes = [];
+    private readonly List<PsfChild> _processes = [];
 
     public ChaosJob(NetworkLab lab, int servers, int workers, string json)
     {
@@ -35,7 +35,7 @@ internal sealed class ChaosJob : IDisposable
 
     public string Json { get; }
 
-    public PsfProcess? Scheduler { get; private set; }
+    public PsfChild? Scheduler { get; private set; }
 
     public string SchedulerAddress => $"tcp://{_lab.Address(0)}:{SchedulerPort}";
 
@@ -55,9 +55,9 @@ internal sealed class ChaosJob : IDisposable
             Start(1 + Servers + w, ["worker", "--scheduler", SchedulerAddress, .. app]);
     }
 
-    private PsfProcess Start(int node, string[] args)
+    private PsfChild Start(int node, string[] args)
     {
-        PsfProcess p = PsfProcess.Start(args, _environment, _lab.Exec(node));
+        PsfChild p = PsfChild.Start(args, _environment, _lab.Exec(node));
         _processes.Add(p);
         return p;
     }
@@ -83,7 +83,7 @@ internal sealed class ChaosJob : IDisposable
 
     public void Dispose()
     {
-        foreach (PsfProcess p in _processes)
+        foreach (PsfChild p in _processes)
             p.Dispose();
     }
 }

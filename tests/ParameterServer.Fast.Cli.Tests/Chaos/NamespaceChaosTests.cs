@@ -40,8 +40,8 @@ public sealed class NamespaceChaosTests
             await job.StartAsync(replicas: 1, SumCheck(rounds: 100, paceMs: 10));
             await job.FinishAsync(TimeSpan.FromSeconds(120));
             TestContext.Out.WriteLine(job.Scheduler!.Output);
-            Assert.That(PsfProcess.Result(json, "worker_0_rows_checked"), Is.EqualTo(4000 + 2048));
-            Assert.That(PsfProcess.Result(json, "worker_0_mismatches"), Is.Zero, job.Log());
+            Assert.That(PsfChild.Result(json, "worker_0_rows_checked"), Is.EqualTo(4000 + 2048));
+            Assert.That(PsfChild.Result(json, "worker_0_mismatches"), Is.Zero, job.Log());
             long dropped = Enumerable.Range(0, lab.Nodes).Sum(lab.Dropped);
             TestContext.Out.WriteLine($"packets dropped by the impairment: {dropped}");
             Assert.That(dropped, Is.GreaterThan(0), "the links really lost packets");
@@ -72,8 +72,8 @@ public sealed class NamespaceChaosTests
             TestContext.Out.WriteLine(log);
             Assert.That(log, Does.Contain("nothing heard from"), "declared dead by missed heartbeats");
             Assert.That(log, Does.Contain("the next server of each of its chains takes over"));
-            Assert.That(PsfProcess.Result(json, "worker_0_rows_checked"), Is.EqualTo(4000 + 2048));
-            Assert.That(PsfProcess.Result(json, "worker_0_mismatches"), Is.Zero, job.Log());
+            Assert.That(PsfChild.Result(json, "worker_0_rows_checked"), Is.EqualTo(4000 + 2048));
+            Assert.That(PsfChild.Result(json, "worker_0_mismatches"), Is.Zero, job.Log());
         }
         finally
         {

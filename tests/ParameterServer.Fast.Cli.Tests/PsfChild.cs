@@ -9,12 +9,12 @@ namespace ParameterServer.Fast.Cli.Tests;
 /// `ip netns exec NAME`): its output collected, every wait bounded, killed with its tree when
 /// disposed.
 /// </summary>
-internal sealed class PsfProcess : IDisposable
+internal sealed class PsfChild : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private PsfProcess(Process process) => _process = process;
+    private PsfChild(Process process) => _process = process;
 
     public static string Dll => typeof(CliMain).Assembly.Location;
 
@@ -34,7 +34,7 @@ internal sealed class PsfProcess : IDisposable
         }
     }
 
-    public static PsfProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, IEnumerable<string>? prefix = null)
+    public static PsfChild Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, IEnumerable<string>? prefix = null)
     {
         string[] front = prefix?.ToArray() ?? [];
         var info = new ProcessStartInfo(front.Length > 0 ? front[0] : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -48,7 +48,7 @@ internal sealed class PsfProcess : IDisposable
         foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
             info.Environment[key] = value;
         var process = new Process { StartInfo = info };
-        var p = new PsfProcess(process);
+        var p = new PsfChild(process);
         process.OutputDataReceived += (_, e) => p.Append(e.Data);
         process.ErrorDataReceived += (_, e) => p.Append(e.Data);
         process.Start();
@@ -111,7 +111,7 @@ internal sealed class PsfProcess : IDisposable
     /// <summary>Runs psf to the end (at most <paramref name="timeout"/>, then killed) and returns its exit code and output.</summary>
     public static async Task<(int Code, string Output)> RunAsync(string[] args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using PsfProcess p = Start(args, environment);
+        using PsfChild p = Start(args, environment);
         if (!await p.WaitForExitAsync(timeout))
         {
             p.Kill();
