@@ -64,6 +64,7 @@ public static class CliMain
                                 --app sparse-lr|countmin|mlp|sum-check --servers N --workers M --transport inproc|shm|tcp|rdma
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
                                 [--tls] [--replicas R] [--kill server:N@SECONDS|worker:N@SECONDS] [--json FILE] [--report DIR] [--quiet]
+                                [--checkpoint-dir DIR --checkpoint-every N [--checkpoint-keep K]] [--resume]
                                 sparse-lr: [--algorithm block-prox|ftrl] [--blocks B] [--l1 L] [--l2 L]
                                 [--kkt-filter on|off] [--baseline on|off]
                                 count-min: [--items N] [--width W] [--depth D] [--vocabulary V] [--skew S]
@@ -73,7 +74,9 @@ public static class CliMain
                                 progress: live bars on a terminal, plain lines otherwise (PSF_PROGRESS=plain forces them)
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
                                 [--replicas R] [--json FILE] (the workers' final figures)
+                                [--checkpoint-dir DIR --checkpoint-every N [--checkpoint-keep K]] [--resume]
               server            a server: --scheduler tcp://HOST:PORT|shm://NAME [--listen tcp://HOST:PORT|shm://NAME] [--advertise HOST]
+                                [--checkpoint-dir DIR] (its path of the shared checkpoint folder, if not the scheduler's)
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
                                 (every node needs the same secret: PSF_SECRET or --secret-file FILE;
                                  --tls or --tls-cert FILE.pfx encrypts TCP on every node;

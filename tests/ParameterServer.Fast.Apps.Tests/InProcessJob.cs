@@ -9,11 +9,12 @@ namespace ParameterServer.Fast.Apps.Tests;
 /// <summary>A whole job in this process over the in-process transport; every wait bounded.</summary>
 internal static class InProcessJob
 {
-    public static async Task<Dictionary<int, ProgressReport>> RunAsync(int servers, int workers, Func<WorkerClient, Task> work, TimeSpan timeout)
+    public static async Task<Dictionary<int, ProgressReport>> RunAsync(int servers, int workers, Func<WorkerClient, Task> work, TimeSpan timeout,
+        Cluster.Checkpoints.CheckpointPolicy? checkpoints = null)
     {
         var transport = new InProcTransport(ClusterSecret.Generate());
         string job = Guid.NewGuid().ToString("N");
-        await using var scheduler = new SchedulerNode(transport, Endpoint.Parse($"inproc://{job}-scheduler"), new JobOptions { Servers = servers, Workers = workers });
+        await using var scheduler = new SchedulerNode(transport, Endpoint.Parse($"inproc://{job}-scheduler"), new JobOptions { Servers = servers, Workers = workers }) { Checkpoints = checkpoints };
         var finals = new Dictionary<int, ProgressReport>();
         scheduler.Progress += r =>
         {

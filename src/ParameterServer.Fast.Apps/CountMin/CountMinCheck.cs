@@ -37,7 +37,40 @@ public static class CountMinCheck
             maxOverN = Math.Max(maxOverN, error / o.Items);
             violations += error > bound ? 1 : 0;
         }
-        return result with { MaxRelativeError = maxRelative, MaxErrorOverN = maxOverN, BoundViolations = violations, Queried = queries.Length };
+        (double rowTotalError, long digest) = await SketchTotalsAsync(client, table, o, cancellationToken).ConfigureAwait(false);
+        return result with
+        {
+            MaxRelativeError = maxRelative, MaxErrorOverN = maxOverN, BoundViolations = violations, Queried = queries.Length,
+            RowTotalError = rowTotalError, SketchDigest = digest,
+        };
+    }
+
+    /// <summary>
+    /// Every item adds one to one counter of each row, so each row of the servers' sketch sums to
+    /// the items streamed: the largest difference over the rows shows an update lost or applied
+    /// twice (0 while every counter is below 2^24, where float sums are exact in any order). The
+    /// digest (FNV-1a over every counter's bits, 52 bits so a JSON number holds it exactly) tells
+    /// two runs' sketches apart: runs of one job that lose nothing have the same one.
+    /// </summary>
+    public static async Task<(double RowTotalError, long Digest)> SketchTotalsAsync(WorkerClient client, TableHandle table, CountMinOptions o, CancellationToken cancellationToken)
+    {
+        var row = new float[o.Width];
+        double worst = 0;
+        ulong hash = 14695981039346656037UL;
+        for (int r = 0; r < o.Depth; r++)
+        {
+            // Row by row: one request of Width counters (4 MiB at the default width).
+            var range = new Core.Keys.KeyRange((ulong)r * (ulong)o.Width, (ulong)(r + 1) * (ulong)o.Width);
+            await client.PullRangeAsync(table, range, row, ClusterConsistency.Eventual, cancellationToken).ConfigureAwait(false);
+            double sum = 0;
+            foreach (float c in row)
+            {
+                sum += c;
+                hash = (hash ^ BitConverter.SingleToUInt32Bits(c)) * 1099511628211UL;
+            }
+            worst = Math.Max(worst, Math.Abs(sum - o.Items));
+        }
+        return (worst, (long)(hash & ((1UL << 52) - 1)));
     }
 
     /// <summary>

@@ -15,6 +15,10 @@ public sealed record CountMinResult
     public double MaxErrorOverN { get; init; } = double.NaN;
     public int BoundViolations { get; init; } = -1;
     public int Queried { get; init; }
+    /// <summary>The largest difference between a row's sum and the items streamed (see <see cref="CountMinCheck.SketchTotalsAsync"/>).</summary>
+    public double RowTotalError { get; init; } = double.NaN;
+    /// <summary>A 52-bit fingerprint of every counter of the final sketch.</summary>
+    public long SketchDigest { get; init; }
 
     public Dictionary<string, double> ToMetrics()
     {
@@ -33,6 +37,8 @@ public sealed record CountMinResult
             m["max_error_over_n"] = MaxErrorOverN;
             m["bound_violations"] = BoundViolations;
             m["queried"] = Queried;
+            m["row_total_error"] = RowTotalError;
+            m["sketch_digest"] = SketchDigest;
         }
         return m;
     }

@@ -62,7 +62,10 @@ public static class CountMinSketch
         double compute = 0, wait = 0;
         long batches = 0, reports = 0, distinct = 0;
         var clock = Stopwatch.StartNew();
-        for (long start = first; start < last; start += o.Batch)
+        // One clock per batch, ticked once its push is acknowledged: a job resumed from the
+        // checkpoint at clock c starts at batch c, every batch before it being in the checkpoint.
+        long resumeAt = client.Clock;
+        for (long start = first + (resumeAt * o.Batch); start < last; start += o.Batch)
         {
             long end = Math.Min(last, start + o.Batch);
             for (long part = start; part < end; part += ReportEvery)
@@ -80,8 +83,9 @@ public static class CountMinSketch
             await pushed.ConfigureAwait(false);
             sketch.Clear();
             compute += Stopwatch.GetElapsedTime(t1, t2).TotalSeconds;
-            wait += Stopwatch.GetElapsedTime(t2).TotalSeconds;
             batches++;
+            await client.AdvanceClockAsync().ConfigureAwait(false);
+            wait += Stopwatch.GetElapsedTime(t2).TotalSeconds;
         }
         await client.FinishIterationsAsync().ConfigureAwait(false);
         await client.BarrierAsync(11, cancellationToken).ConfigureAwait(false);

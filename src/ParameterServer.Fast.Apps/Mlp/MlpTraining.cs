@@ -52,10 +52,15 @@ public static class MlpTraining
         int reportEvery = Math.Max(1, batches / 8);
         double compute = 0, wait = 0, lossSum = 0;
         long examples = 0, iterations = 0, seen = 0, correct = 0;
+        // One clock per minibatch: a job resumed from the checkpoint at clock c starts at
+        // minibatch c of the schedule (epoch c / batches), the ones before being in the checkpoint.
+        long resumeAt = client.Clock;
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
             for (int b = 0; b < batches; b++)
             {
+                if ((long)epoch * batches + b < resumeAt)
+                    continue;
                 long t0 = Stopwatch.GetTimestamp();
                 ValueTask p1 = client.PullRangeAsync(t1, range1, w1, consistency, cancellationToken);
                 ValueTask p2 = client.PullRangeAsync(t2, range2, w2, consistency, cancellationToken);

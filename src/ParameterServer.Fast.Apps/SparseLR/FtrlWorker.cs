@@ -37,10 +37,15 @@ public static class FtrlWorker
         var batch = new Minibatch();
         double compute = 0, wait = 0, lossSum = 0;
         long examples = 0, iterations = 0, lossCount = 0;
+        // One clock per minibatch: a job resumed from the checkpoint at clock c starts at
+        // minibatch c of the schedule (epoch c / batches), the ones before being in the checkpoint.
+        long resumeAt = client.Clock;
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
             for (int b = 0; b < batches; b++)
             {
+                if ((long)epoch * batches + b < resumeAt)
+                    continue;
                 cancellationToken.ThrowIfCancellationRequested();
                 int start = b * o.BatchSize, count = Math.Min(o.BatchSize, shard.Count - start);
                 long t0 = Stopwatch.GetTimestamp();

@@ -120,6 +120,9 @@ public sealed record CountMinChoice(CountMinOptions Options) : AppChoice
         yield return ("max_error_over_n", Metric(finals, 0, "max_error_over_n"), $"of N (bound ε = {Options.Epsilon:0.###e0})");
         yield return ("max_error_over_bound", Metric(finals, 0, "max_error_over_n") / Options.Epsilon, "of ε·N");
         yield return ("bound_violations", Metric(finals, 0, "bound_violations"), $"of {Metric(finals, 0, "queried")} queries");
+        // Exact checks of the servers' sketch: each row sums to N (0 when nothing was lost or doubled), and its fingerprint.
+        yield return ("row_total_error", Metric(finals, 0, "row_total_error"), "items, largest |row sum − N|");
+        yield return ("sketch_digest", Metric(finals, 0, "sketch_digest"), "FNV-1a of the counters, 52 bits");
         yield return ("seconds", seconds, "s");
     }
 }

@@ -57,6 +57,7 @@ public static class LocalCommand
             Baseline = args.Choice("baseline", true, s_switches),
             Tls = args.Flag("tls"),
             Timeout = TimeSpan.FromSeconds(args.Int("timeout", 1800, 10, 7 * 24 * 3600)),
+            Checkpoints = CheckpointArguments.Read(args),
         };
         args.EnsureAllUsed();
         (TransportKind transport, string? fallback) = TransportFactory.Resolve(options.Transport);
@@ -77,6 +78,8 @@ public static class LocalCommand
             throw new UsageException($"psf local: --kill names a worker beyond the job's {options.Workers}");
         if (options.Tls && options.Transport != TransportKind.Tcp)
             throw new UsageException("psf local: --tls encrypts TCP; use it with --transport tcp");
+        if (sweep is not null && options.Checkpoints.Enabled)
+            throw new UsageException("psf local: checkpoints belong to one job; a --max-delay list runs several: give one τ with --checkpoint-dir");
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

@@ -28,13 +28,15 @@ public static class NodeCommands
             Replicas = args.Int("replicas", 1, 1, 8),
         };
         ClusterSecret secret = ReadSecret(args);
+        CheckpointArguments.Settings checkpointSettings = CheckpointArguments.Read(args);
         using ILoggerFactory logs = Logging.Create();
         ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
         MetricsOptions? metricsOptions = MetricsArguments.Read(args);
         string? json = args.String("json");
         args.EnsureAllUsed();
+        Cluster.Checkpoints.CheckpointPolicy? checkpoints = CheckpointArguments.ToPolicy(checkpointSettings, "scheduler", output);
         using MetricsEndpoint? metrics = MetricsArguments.Start(metricsOptions, output);
-        var scheduler = new SchedulerNode(transport, listen, job, logs.CreateLogger("scheduler"));
+        var scheduler = new SchedulerNode(transport, listen, job, logs.CreateLogger("scheduler")) { Checkpoints = checkpoints };
         // The scheduler sees every worker's reports: the job's progress is shown here (the app and
         // so the totals are unknown to it: iterations, throughput and the objective, no ETA).
         JobProgress view = JobProgress.For(output, quiet: false);
@@ -52,6 +54,8 @@ public static class NodeCommands
         };
         scheduler.Start();
         view.Log.WriteLine($"psf scheduler listening on {scheduler.Endpoint} for {job.Servers} servers and {job.Workers} workers");
+        scheduler.CheckpointCommitted += (at, folder, bytes) => view.Log.WriteLine($"checkpoint at clock {at} committed: {bytes:N0} bytes in {folder}");
+        scheduler.CheckpointGivenUp += (at, why) => view.Log.WriteLine($"checkpoint at clock {at} not taken: {why}");
         view.RunAsync(async () =>
         {
             await scheduler.Finished.ConfigureAwait(false);
@@ -85,13 +89,15 @@ public static class NodeCommands
         if (listen.Kind != scheduler.Kind)
             throw new UsageException($"psf server: --listen {listen} and --scheduler {scheduler} must use the same transport");
         string? advertise = args.String("advertise");
+        // This server's path of the job's shared checkpoint folder, when it is mounted elsewhere than on the scheduler.
+        string? checkpointDir = args.String("checkpoint-dir");
         ClusterSecret secret = ReadSecret(args);
         using ILoggerFactory logs = Logging.Create();
         ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
         MetricsOptions? metricsOptions = MetricsArguments.Read(args);
         args.EnsureAllUsed();
         using MetricsEndpoint? metrics = MetricsArguments.Start(metricsOptions, output);
-        var server = new ServerNode(transport, listen, scheduler, logs.CreateLogger("server"), advertise);
+        var server = new ServerNode(transport, listen, scheduler, logs.CreateLogger("server"), advertise) { CheckpointDirectory = checkpointDir };
         server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
         output.WriteLine($"psf server {server.Rank} serving");
         server.Stopped.GetAwaiter().GetResult();

@@ -73,8 +73,16 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         view.Log.WriteLine($"psf local: {app.Name}, {options.Servers} servers, {options.Workers} workers, {options.Transport.ToString().ToLowerInvariant()} ({mode}), {options.App.Describe()}");
         clock.Start();
         var job = new JobOptions { Servers = options.Servers, Workers = options.Workers, Replicas = options.Replicas };
+        Cluster.Checkpoints.CheckpointPolicy? checkpoints = CheckpointArguments.ToPolicy(options.Checkpoints, "local", view.Log);
         using Microsoft.Extensions.Logging.ILoggerFactory logs = Logging.Create();
-        await using var scheduler = new SchedulerNode(transport, Listen("scheduler"), job, logs.CreateLogger("scheduler"));
+        await using var scheduler = new SchedulerNode(transport, Listen("scheduler"), job, logs.CreateLogger("scheduler")) { Checkpoints = checkpoints };
+        scheduler.CheckpointCommitted += (at, folder, bytes) =>
+        {
+            Interlocked.Increment(ref _checkpointsCommitted);
+            view.Log.WriteLine($"checkpoint at clock {at} committed: {bytes:N0} bytes in {folder}");
+        };
+        scheduler.CheckpointGivenUp += (at, why) => view.Log.WriteLine($"checkpoint at clock {at} not taken: {why}");
+        _resumedFrom = checkpoints?.Resume?.Found?.Clock;
         // Totals from the app as given: a generated data set knows its size before it is cached as a file.
         AppChoice given = options.App;
         view.BeginTraining(new TrainingTally(options.Workers, (long)given.IterationsPerWorker(options.Workers) * options.Workers, given.ExamplesTotal, given.ObjectiveName, given.ExamplesName), app.Name);
@@ -189,6 +197,8 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
 
     private long _serverKilledAtUnixMs;
+    private int _checkpointsCommitted;
+    private long? _resumedFrom;
     private readonly TaskCompletionSource _trainingStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private List<BenchResult> Report(JobProgress view, Dictionary<int, ProgressReport> finals, double seconds, AppChoice app, List<Reports.ProgressPoint> points)
@@ -213,6 +223,12 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         double[] recovered = [.. finals.Values.Select(r => r.Metrics.GetValueOrDefault("recovered_at_unix_ms")).Where(t => t > _serverKilledAtUnixMs && _serverKilledAtUnixMs > 0)];
         if (recovered.Length > 0)
             summary.Add(new BenchResult("recovery_seconds", (recovered.Min() - _serverKilledAtUnixMs) / 1000.0, "s"));
+        if (options.Checkpoints.Enabled)
+        {
+            summary.Add(new BenchResult("checkpoints_committed", _checkpointsCommitted, "checkpoints"));
+            if (_resumedFrom is long from)
+                summary.Add(new BenchResult("resumed_from_clock", from, "clock"));
+        }
         Reports.Convergence? convergence = null;
         if (options.Baseline && app is SparseLRChoice { Options.Algorithm: Apps.SparseLR.SparseLRAlgorithm.BlockProximal } lr)
             convergence = BaselineComparison.Run(lr.Options, points, options.Workers, summary, view.Log);

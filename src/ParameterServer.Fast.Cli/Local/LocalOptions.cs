@@ -21,6 +21,8 @@ public sealed record LocalOptions
     public IReadOnlyList<KillSpec> Kills { get; init; } = [];
     /// <summary>After a block proximal gradient job, also run the single-process baseline and compare (Figure 9).</summary>
     public bool Baseline { get; init; } = true;
+    /// <summary>--checkpoint-dir, --checkpoint-every, --checkpoint-keep and --resume.</summary>
+    public CheckpointArguments.Settings Checkpoints { get; init; } = new(null, 0, 2, false);
     /// <summary>The whole job must finish within this.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(30);
 }

@@ -63,7 +63,9 @@ internal static class FrameOut
     public static ValueTask SendDataZeroCopy(IConnection connection, in FrameHeader header, ReadOnlySpan<ulong> keys, KeyRangeOrList range,
         ReadOnlyMemory<float> values, Codec.Keys.KeyCache? peerKeys, out int length)
     {
-        if (values.Length * sizeof(float) < ZeroCopyBytes)
+        // A connection that takes the frame buffer itself (in-process) gets the values copied once,
+        // by the encoder, and nothing more: cheaper than gathering them again on its side.
+        if (values.Length * sizeof(float) < ZeroCopyBytes || connection is IBufferHandOff)
             return SendData(connection, header, keys, range, values.Span, ValueEncoding.Raw, peerKeys, out length);
         PinnedBuffer buffer = FrameBufferPool.Shared.Rent(FrameLayout.MaxFrameLength(range.IsRange ? 2 : keys.Length, 0));
         var writer = FrameWriter.Claim(buffer.Span, header);
@@ -96,8 +98,23 @@ internal static class FrameOut
         }
     }
 
-    /// <summary>Sends the first <paramref name="length"/> bytes of <paramref name="buffer"/> (a negative length is a <see cref="FrameStatus"/>), then returns the buffer to its pool.</summary>
-    public static async ValueTask Send(IConnection connection, PinnedBuffer buffer, int length)
+    /// <summary>
+    /// Sends the first <paramref name="length"/> bytes of <paramref name="buffer"/> (a negative length
+    /// is a <see cref="FrameStatus"/>), then returns the buffer to its pool; a connection that can
+    /// take the buffer itself (<see cref="IBufferHandOff"/>) gets it, with no copy.
+    /// </summary>
+    public static ValueTask Send(IConnection connection, PinnedBuffer buffer, int length)
+    {
+        if (length >= 0 && connection is IBufferHandOff handOff)
+        {
+            return handOff.HandOff(buffer, length) == SendStatus.Sent
+                ? ValueTask.CompletedTask
+                : ValueTask.FromException(new ConnectionClosedException($"{connection.RemoteName} is not connected"));
+        }
+        return SendCopied(connection, buffer, length);
+    }
+
+    private static async ValueTask SendCopied(IConnection connection, PinnedBuffer buffer, int length)
     {
         try
         {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using ParameterServer.Fast.Cluster.Checkpoints;
 using ParameterServer.Fast.Cluster.Placement;
 using ParameterServer.Fast.Cluster.Protocol;
 using ParameterServer.Fast.Codec.Frames;
@@ -14,7 +15,7 @@ namespace ParameterServer.Fast.Cluster.Nodes;
 /// for every server to hold it before a worker may use it), runs barriers and collects progress.
 /// All state is owned by its inbox thread.
 /// </summary>
-public sealed class SchedulerNode : IAsyncDisposable
+public sealed class SchedulerNode : IAsyncDisposable, CheckpointCoordinator.IJob
 {
     private readonly ITransport _transport;
     private readonly Endpoint _listenAt;
@@ -63,6 +64,41 @@ public sealed class SchedulerNode : IAsyncDisposable
         _serverRates = new Operations.ThroughputRates(_time);
         _inbox = new Inbox("psf-scheduler", _logger, OnFrame, OnClosed);
     }
+
+    private CheckpointCoordinator? _checkpoints;
+
+    /// <summary>
+    /// Checkpoints of the job (<see cref="CheckpointCoordinator"/>), and the one it resumes from;
+    /// null takes none. Set before <see cref="Start"/>.
+    /// </summary>
+    public CheckpointPolicy? Checkpoints
+    {
+        get => _checkpoints?.Policy;
+        init
+        {
+            if (value is null)
+                return;
+            value.Validate();
+            _checkpoints = new CheckpointCoordinator(value, _logger, _time, this);
+            _checkpoints.Committed += (clock, folder, bytes) => CheckpointCommitted?.Invoke(clock, folder, bytes);
+            _checkpoints.GivenUp += (clock, why) => CheckpointGivenUp?.Invoke(clock, why);
+            Array.Fill(_clocks, value.StartClock);
+        }
+    }
+
+    /// <summary>Raised on the scheduler's thread when a checkpoint is committed: its clock, folder and bytes.</summary>
+    public event Action<long, string, long>? CheckpointCommitted;
+
+    /// <summary>Raised on the scheduler's thread when a checkpoint is given up: its clock and why.</summary>
+    public event Action<long, string>? CheckpointGivenUp;
+
+    // A rank not yet registered is waited for too: its worker has all its iterations ahead.
+    IEnumerable<int> CheckpointCoordinator.IJob.WorkersInIterations =>
+        Enumerable.Range(0, _job.Workers).Where(w => w >= _workers.Count || (_live[w] && !_done[w] && _clocks[w] < WorkerClient.FinishedClock));
+
+    IEnumerable<(IConnection Connection, int Id)> CheckpointCoordinator.IJob.LiveServers => LiveServers.Select(s => (s.Connection, s.Info.Id));
+
+    uint CheckpointCoordinator.IJob.MapVersion => _version;
 
     /// <summary>Where the scheduler listens (port 0 resolved).</summary>
     public Endpoint Endpoint => _listener?.LocalEndpoint ?? throw new InvalidOperationException("the scheduler has not started");
@@ -136,7 +172,26 @@ public sealed class SchedulerNode : IAsyncDisposable
                     {
                         _clocks[rank] = Math.Max(_clocks[rank], frame.Clock);
                         NoteClockLag();
+                        // A worker out of iterations is no longer waited for at a checkpoint.
+                        if (frame.Clock >= WorkerClient.FinishedClock)
+                            _checkpoints?.TryStart();
                     }
+                    break;
+                case MessageType.CheckpointEnter:
+                    if (_checkpoints is null)
+                        throw new InvalidOperationException("this job takes no checkpoints (the scheduler has no --checkpoint-dir)");
+                    if (_workers.IndexOf(connection) is int enteringRank and >= 0)
+                        _checkpoints.Enter(connection, enteringRank, frame.Clock);
+                    break;
+                case MessageType.CheckpointWritten:
+                    if (_servers.FindIndex(s => s.Connection == connection) is int writer and >= 0)
+                        _checkpoints?.Written(_servers[writer].Info.Id, frame.Clock, CheckpointMessages.DecodeWriteResult(frame.Extras));
+                    break;
+                case MessageType.CheckpointRestoreFailed:
+                    string why = FrameDecoder.ErrorMessage(frame);
+                    _logger.LogError("scheduler: server {Sender} could not restore the checkpoint: {Message}", NodeIds.ServerRank(frame.SenderId), why);
+                    _finished.TrySetException(new CheckpointCorruptException($"resuming failed on server {NodeIds.ServerRank(frame.SenderId)}: {why}"));
+                    Shutdown();
                     break;
                 case MessageType.Heartbeat:
                     NoteServerLoad(connection, frame);
@@ -165,6 +220,9 @@ public sealed class SchedulerNode : IAsyncDisposable
             uint id = NodeIds.Server(rank);
             _servers.Add((connection, new ServerInfo((int)id, request.Endpoint)));
             _detector.Heard(connection);
+            // Before the reply, so the server knows it before any range map creates a table.
+            if (Checkpoints?.Resume is { Found: { } resume, Folder: { } folder })
+                _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.CheckpointRestore, 0, NodeIds.Scheduler, 0, resume.Clock), CheckpointMessages.EncodeFolder(folder)).AsTask();
             Send(connection, MessageType.Register, ControlMessages.Encode(new RegisterReply((int)id, rank)));
             _logger.LogInformation("scheduler: server {Rank} at {Endpoint}", rank, request.Endpoint);
             if (_servers.Count == _job.Servers)
@@ -176,7 +234,7 @@ public sealed class SchedulerNode : IAsyncDisposable
         }
         if (_workers.Count < _job.Workers)
         {
-            AdmitWorker(connection, _workers.Count, 0);
+            AdmitWorker(connection, _workers.Count, Checkpoints?.StartClock ?? 0);
             _workers.Add(connection);
             return;
         }
@@ -190,12 +248,16 @@ public sealed class SchedulerNode : IAsyncDisposable
         Replace(connection);
     }
 
-    // The replacement reruns the dead worker's shard, starting at the slowest live clock so it
-    // neither waits for nor holds back the others.
+    // The replacement reruns the dead worker's shard from the dead worker's last clock: every app
+    // ticks its clock once the iteration's pushes are acknowledged, so the iterations before it
+    // are all in the servers and the apps skip them (nothing lost, nothing twice but the one in
+    // flight at the death). The servers count it at the slowest live clock meanwhile (ReviveWorker),
+    // so it does not hold the others back while it catches up. A worker that died with its
+    // iterations done has nothing to rerun: its replacement starts at the slowest live clock.
     private void Replace(IConnection connection)
     {
         int rank = Array.FindIndex(_live, l => !l);
-        long startClock = LiveClocks().DefaultIfEmpty(0).Min();
+        long startClock = _clocks[rank] < WorkerClient.FinishedClock ? _clocks[rank] : LiveClocks().DefaultIfEmpty(0).Min();
         _workers[rank] = connection;
         _done[rank] = false;
         _logger.LogWarning("scheduler: a new worker takes over the shard of dead worker {Rank} from clock {Clock}", rank, startClock);
@@ -210,6 +272,8 @@ public sealed class SchedulerNode : IAsyncDisposable
         _clocks[rank] = startClock;
         _detector.Heard(connection);
         uint workerId = NodeIds.Worker(rank);
+        if (Checkpoints is { Every: > 0 } policy)
+            Send(connection, MessageType.CheckpointPlan, [], (uint)policy.Every);
         Send(connection, MessageType.Register, ControlMessages.Encode(new RegisterReply((int)workerId, rank, startClock)));
         if (_ring is not null && _publishedVersion == _version)
             Send(connection, MessageType.RangeMap, ControlMessages.Encode(BuildMap()), _version);
@@ -268,6 +332,7 @@ public sealed class SchedulerNode : IAsyncDisposable
             return;
         }
         _detector.Forget(_servers[index].Connection);
+        _checkpoints?.ServerLost(id);
         LastFailover = (System.Diagnostics.Stopwatch.GetTimestamp(), 0);
         var orphaned = new List<string>();
         for (int t = 0; t < _tables.Count; t++)
@@ -390,6 +455,7 @@ public sealed class SchedulerNode : IAsyncDisposable
             Workers = _job.Workers,
             Replicas = _job.Replicas,
             JobClock = liveClocks.Length > 0 ? liveClocks.Min() : 0,
+            LastCheckpointClock = _checkpoints?.LastCommitted ?? -1,
             Nodes = nodes,
             Tables = [.. _tables.Select(Operations.TableStatus.From)],
         };
@@ -448,6 +514,7 @@ public sealed class SchedulerNode : IAsyncDisposable
         if (!report.Done)
             return;
         _done[report.Worker] = true;
+        _checkpoints?.TryStart();
         FinishIfDone();
     }
 
@@ -499,6 +566,7 @@ public sealed class SchedulerNode : IAsyncDisposable
             _logger.LogWarning("scheduler: nothing heard from {Peer} for {Timeout} s", c.RemoteName, _job.HeartbeatTimeout.TotalSeconds);
             OnClosed(c, new TimeoutException($"no heartbeat from {c.RemoteName} for {_job.HeartbeatTimeout.TotalSeconds:0.###} s"));
         }
+        _checkpoints?.CheckTimeout();
         FinishIfDone();
     }
 
@@ -528,6 +596,7 @@ public sealed class SchedulerNode : IAsyncDisposable
                 Publish();
             }
             ReleaseBarriers();
+            _checkpoints?.TryStart();
         }
     }
 
@@ -539,6 +608,9 @@ public sealed class SchedulerNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
+        // Old checkpoints being removed: the job's folder is left as the policy says (bounded).
+        if (_checkpoints is not null)
+            await _checkpoints.Pruned.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         _metrics.Dispose();
         if (_livenessTimer is not null)
             await _livenessTimer.DisposeAsync().ConfigureAwait(false);

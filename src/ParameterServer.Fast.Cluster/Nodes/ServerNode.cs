@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using ParameterServer.Fast.Cluster.Checkpoints;
 using ParameterServer.Fast.Cluster.Placement;
 using ParameterServer.Fast.Cluster.Protocol;
 using ParameterServer.Fast.Codec.Buffers;
@@ -62,6 +63,15 @@ public sealed class ServerNode : IAsyncDisposable
     }
 
     public int Rank { get; private set; } = -1;
+
+    /// <summary>
+    /// This server's view of the job's checkpoint root (<c>--checkpoint-dir</c>), when it differs
+    /// from the scheduler's (another mount point of the same shared folder); null uses the scheduler's path.
+    /// </summary>
+    public string? CheckpointDirectory { get; init; }
+
+    // The checkpoint the job resumes from: each table is filled from it when first declared.
+    private (long Clock, string Folder, CheckpointManifest Manifest)? _resume;
 
     /// <summary>Completes when the scheduler shuts the job down or the scheduler is lost.</summary>
     public Task Stopped => _stopped.Task;
@@ -163,6 +173,14 @@ public sealed class ServerNode : IAsyncDisposable
                 case MessageType.Clock:
                     AdvanceClock(frame);
                     break;
+                case MessageType.CheckpointWrite:
+                    FromScheduler(connection, frame.Type);
+                    WriteCheckpoint(connection, frame.Clock, CheckpointMessages.DecodeFolder(frame.Extras));
+                    break;
+                case MessageType.CheckpointRestore:
+                    FromScheduler(connection, frame.Type);
+                    ResumeFrom(connection, frame.Clock, CheckpointMessages.DecodeFolder(frame.Extras));
+                    break;
                 case MessageType.Shutdown:
                     Stop();
                     break;
@@ -204,9 +222,14 @@ public sealed class ServerNode : IAsyncDisposable
         _map = map;
         foreach (TableLayout layout in map.Tables)
         {
-            if (!_tables.TryGetValue(layout.Id, out ServerTable? table))
+            bool created = !_tables.TryGetValue(layout.Id, out ServerTable? table);
+            if (created)
                 _tables[layout.Id] = table = new ServerTable(layout, map.Workers);
-            table.Apply(layout, (int)_nodeId);
+            table!.Apply(layout, (int)_nodeId);
+            // A resumed job's table is filled before this map is acknowledged: no worker can
+            // push or pull it before it holds the checkpoint's rows.
+            if (created && _resume is not null && !Restore(scheduler, table))
+                return;
             for (int w = 0; w < map.Workers; w++)
             {
                 if (!map.LiveWorkers[w] && table.Clocks.IsLive(w))
@@ -278,6 +301,83 @@ public sealed class ServerNode : IAsyncDisposable
                 SendForward(id, forward);
             }
         }
+    }
+
+    // Files are written and read where the scheduler says: no other peer may name a path.
+    private void FromScheduler(IConnection connection, MessageType type)
+    {
+        if (connection != _schedulerConnection)
+            throw new ProtocolException($"{type} comes from the scheduler only, not from {connection.RemoteName}");
+    }
+
+    // The scheduler's cut: every push before the clock is applied and none after it can arrive
+    // (every worker waits), so the file written here on the inbox thread is the state at the clock.
+    private void WriteCheckpoint(IConnection scheduler, long clock, string schedulerRoot)
+    {
+        string root = CheckpointDirectory ?? schedulerRoot;
+        long started = Stopwatch.GetTimestamp();
+        CheckpointWriteResult result;
+        try
+        {
+            CheckpointFileInfo file = ServerCheckpoints.Write(root, clock, (int)_nodeId, _map?.Version ?? 0, _tables.Values);
+            result = CheckpointWriteResult.Written(file);
+            _logger.LogInformation("server {Rank}: checkpoint at clock {Clock}: {Bytes} bytes in {Seconds:0.000} s", Rank, clock, file.Length, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        {
+            _logger.LogError("server {Rank}: checkpoint at clock {Clock} not written: {Message}", Rank, clock, e.Message);
+            result = CheckpointWriteResult.Failed(e.Message);
+        }
+        _ = FrameOut.SendControl(scheduler, new FrameHeader(MessageType.CheckpointWritten, 0, _nodeId, 0, clock), CheckpointMessages.Encode(result)).AsTask();
+    }
+
+    private void ResumeFrom(IConnection scheduler, long clock, string schedulerFolder)
+    {
+        string folder = CheckpointDirectory is { } own ? Path.Combine(own, CheckpointStore.FolderName(clock)) : schedulerFolder;
+        try
+        {
+            string manifestPath = Path.Combine(folder, CheckpointStore.ManifestName);
+            if (!File.Exists(manifestPath))
+                throw new CheckpointCorruptException(manifestPath, -1, "no manifest: the checkpoint never finished, or this server sees another folder than the scheduler (set its --checkpoint-dir)");
+            CheckpointManifest manifest = CheckpointManifest.Parse(File.ReadAllBytes(manifestPath), manifestPath);
+            if (manifest.Clock != clock)
+                throw new CheckpointCorruptException(manifestPath, -1, $"the manifest is of clock {manifest.Clock}, the scheduler resumes from {clock}");
+            _resume = (clock, folder, manifest);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            RestoreFailed(scheduler, e.Message);
+        }
+    }
+
+    // Fills a newly declared table from the checkpoint and starts every worker's clock at the
+    // checkpoint's, where the workers resume. False (after telling the scheduler) if it failed.
+    private bool Restore(IConnection scheduler, ServerTable table)
+    {
+        (long clock, string folder, CheckpointManifest manifest) = _resume!.Value;
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            bool found = ServerCheckpoints.Restore(folder, manifest, table);
+            if (found)
+                _logger.LogInformation("server {Rank}: table '{Table}' restored from the checkpoint at clock {Clock} in {Seconds:0.000} s", Rank, table.Layout.Spec.Name, clock, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            else
+                _logger.LogWarning("server {Rank}: the checkpoint at clock {Clock} has no table '{Table}'; it starts empty", Rank, clock, table.Layout.Spec.Name);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        {
+            RestoreFailed(scheduler, e.Message);
+            return false;
+        }
+        for (int w = 0; w < table.Clocks.Workers; w++)
+            table.Clocks.Advance(w, table.Layout.Spec.Range, clock);
+        return true;
+    }
+
+    private void RestoreFailed(IConnection scheduler, string message)
+    {
+        _logger.LogError("server {Rank}: cannot resume: {Message}", Rank, message);
+        _ = FrameOut.SendControl(scheduler, new FrameHeader(MessageType.CheckpointRestoreFailed, 0, _nodeId), System.Text.Encoding.UTF8.GetBytes(message)).AsTask();
     }
 
     private ServerTable TableOf(in Frame frame) =>

@@ -133,7 +133,7 @@ public sealed class WorkerClient : IAsyncDisposable
     /// caller keeps <paramref name="keys"/> and <paramref name="values"/> unchanged until the task completes.
     /// </summary>
     public ValueTask PushAsync(TableHandle table, ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> values, CancellationToken cancellationToken = default, Task? after = null) =>
-        Send(MessageType.Push, table, keys, values, default, null, Consistency.Consistency.Eventual, after, cancellationToken);
+        Counted(Send(MessageType.Push, table, keys, values, default, null, Consistency.Consistency.Eventual, after, cancellationToken));
 
     /// <summary>Pulls one row per key into <paramref name="values"/>, once <paramref name="consistency"/> holds for this worker's clock.</summary>
     public ValueTask PullAsync(TableHandle table, ReadOnlyMemory<ulong> keys, Memory<float> values, Consistency.Consistency consistency, CancellationToken cancellationToken = default, Task? after = null) =>
@@ -141,7 +141,7 @@ public sealed class WorkerClient : IAsyncDisposable
 
     /// <summary>Pushes the rows of a dense range, values in key order.</summary>
     public ValueTask PushRangeAsync(TableHandle table, KeyRange range, ReadOnlyMemory<float> values, CancellationToken cancellationToken = default, Task? after = null) =>
-        Send(MessageType.Push, table, default, values, default, range, Consistency.Consistency.Eventual, after, cancellationToken);
+        Counted(Send(MessageType.Push, table, default, values, default, range, Consistency.Consistency.Eventual, after, cancellationToken));
 
     /// <summary>Pulls the rows of a dense range into <paramref name="values"/>.</summary>
     public ValueTask PullRangeAsync(TableHandle table, KeyRange range, Memory<float> values, Consistency.Consistency consistency, CancellationToken cancellationToken = default, Task? after = null)
@@ -175,7 +175,11 @@ public sealed class WorkerClient : IAsyncDisposable
         await PullAsync(table, keys, pull, consistency).ConfigureAwait(false);
     }
 
-    /// <summary>Ends an iteration: the clock advances and every server learns it (bounded delay counts these).</summary>
+    /// <summary>
+    /// Ends an iteration: the clock advances and every server learns it (bounded delay counts
+    /// these). When the job takes checkpoints and the new clock is one, this waits until the
+    /// checkpoint is taken (see <see cref="CheckpointCoordinator"/>).
+    /// </summary>
     public async ValueTask AdvanceClockAsync()
     {
         Clock++;
@@ -184,6 +188,69 @@ public sealed class WorkerClient : IAsyncDisposable
         await TellServers(tick).ConfigureAwait(false);
         // The scheduler keeps clocks too, so a replacement worker can start where the others are.
         await FrameOut.SendControl(_scheduler, tick).ConfigureAwait(false);
+        if (_checkpointEvery > 0 && Clock % _checkpointEvery == 0)
+            await CheckpointAsync(Clock).ConfigureAwait(false);
+    }
+
+    // Clocks between checkpoints, from the scheduler (0: none). Pushes are counted only then, so a
+    // job without checkpoints pays nothing per push.
+    private volatile int _checkpointEvery;
+    private long _pushesInFlight;
+    private readonly Dictionary<long, TaskCompletionSource<bool>> _checkpoints = [];
+
+    /// <summary>How long a worker waits for its pushes to be acknowledged and then for the checkpoint to be taken.</summary>
+    public TimeSpan CheckpointTimeout { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Checkpoints this worker took part in that were committed.</summary>
+    public int CheckpointsCommitted { get; private set; }
+
+    private ValueTask Counted(ValueTask push) => _checkpointEvery > 0 ? CountedAsync(push) : push;
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask CountedAsync(ValueTask push)
+    {
+        Interlocked.Increment(ref _pushesInFlight);
+        try
+        {
+            await push.ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pushesInFlight);
+        }
+    }
+
+    // The worker's part of the consistent cut: every push of iterations before the clock is
+    // acknowledged (so its range's whole chain holds it) before the worker says it is there, and
+    // it pushes nothing more until the scheduler says the checkpoint is over.
+    private async Task CheckpointAsync(long clock)
+    {
+        long started = Stopwatch.GetTimestamp();
+        // Polled: a checkpoint is rare, and a counter keeps the push path free of any signalling.
+        while (Interlocked.Read(ref _pushesInFlight) > 0)
+        {
+            if (Stopwatch.GetElapsedTime(started) > CheckpointTimeout)
+                throw new TimeoutException($"worker {Rank}: {Interlocked.Read(ref _pushesInFlight)} pushes still unacknowledged after {CheckpointTimeout.TotalSeconds:0} s at the checkpoint at clock {clock}");
+            await Task.Delay(1).ConfigureAwait(false);
+        }
+        var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+            _checkpoints[clock] = done;
+        await FrameOut.SendControl(_scheduler, new FrameHeader(MessageType.CheckpointEnter, 0, NodeId, 0, clock)).ConfigureAwait(false);
+        bool committed;
+        try
+        {
+            committed = await done.Task.WaitAsync(CheckpointTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"worker {Rank}: the checkpoint at clock {clock} was not over within {CheckpointTimeout.TotalSeconds:0} s");
+        }
+        if (committed)
+            CheckpointsCommitted++;
+        else
+            _logger.LogWarning("worker {Rank}: the checkpoint at clock {Clock} was not taken; going on", Rank, clock);
+        Waits.AddBarrier(Stopwatch.GetTimestamp() - started);
     }
 
     // Every live server learns the clock (backups too: one may become a primary); a server that
@@ -490,6 +557,15 @@ public sealed class WorkerClient : IAsyncDisposable
                 }
                 _logger.LogWarning("worker {Rank}: {Message}", Rank, message);
                 break;
+            case MessageType.CheckpointPlan:
+                _checkpointEvery = (int)Math.Min(frame.Argument, int.MaxValue);
+                break;
+            case MessageType.CheckpointDone:
+                TaskCompletionSource<bool>? checkpoint;
+                lock (_lock)
+                    _checkpoints.Remove(frame.Clock, out checkpoint);
+                checkpoint?.TrySetResult(frame.Argument == 1);
+                break;
             case MessageType.Shutdown:
                 _shutdown.TrySetResult();
                 break;
@@ -687,6 +763,14 @@ public sealed class WorkerClient : IAsyncDisposable
         public void OnClosed(IConnection c, Exception? error)
         {
             owner._firstMap.TrySetException(new IOException($"scheduler connection ended{(error is null ? "" : $": {error.Message}")}"));
+            List<TaskCompletionSource<bool>> checkpoints;
+            lock (owner._lock)
+            {
+                checkpoints = [.. owner._checkpoints.Values];
+                owner._checkpoints.Clear();
+            }
+            foreach (TaskCompletionSource<bool> waiting in checkpoints)
+                waiting.TrySetException(new IOException($"scheduler connection ended during a checkpoint{(error is null ? "" : $": {error.Message}")}"));
             owner._shutdown.TrySetResult();
         }
     }

@@ -42,4 +42,18 @@ public enum MessageType : byte
     StatusRequest = 19,
     /// <summary>Scheduler → operator: nodes, ranges, replicas, clocks and throughput (extras = ClusterStatus).</summary>
     StatusReply = 20,
+    /// <summary>Scheduler → worker, before its Register reply: take a checkpoint every <c>argument</c> clocks.</summary>
+    CheckpointPlan = 30,
+    /// <summary>Worker → scheduler: every push of this worker's iterations before the clock is acknowledged; hold me until the checkpoint at it is taken.</summary>
+    CheckpointEnter = 31,
+    /// <summary>Scheduler → server: write your file of the checkpoint at the clock (extras = the checkpoint root folder).</summary>
+    CheckpointWrite = 32,
+    /// <summary>Server → scheduler: the file is written (extras = its length and CRC-32C) or could not be (extras = why).</summary>
+    CheckpointWritten = 33,
+    /// <summary>Scheduler → worker: the checkpoint at the clock is over (argument 1 = committed, 0 = not taken); go on.</summary>
+    CheckpointDone = 34,
+    /// <summary>Scheduler → server, before its Register reply: fill the tables from the checkpoint at the clock (extras = its folder).</summary>
+    CheckpointRestore = 35,
+    /// <summary>Server → scheduler: restoring from the checkpoint failed (extras = why); the job cannot go on.</summary>
+    CheckpointRestoreFailed = 36,
 }

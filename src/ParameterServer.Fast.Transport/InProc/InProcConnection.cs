@@ -6,13 +6,15 @@ using ParameterServer.Fast.Transport.Security;
 namespace ParameterServer.Fast.Transport.InProc;
 
 /// <summary>One end of an in-process connection; see <see cref="InProcTransport"/>.</summary>
-internal sealed class InProcConnection : IConnection
+internal sealed class InProcConnection : IConnection, IBufferHandOff
 {
     // The frames sent to this end, waiting for its receive thread. A plain queue under a lock
     // with Monitor.Wait: a channel's WaitToReadAsync allocates a task per wait, this nothing once
     // the queue has grown to the traffic's depth. Unbounded: an in-process peer is never slow
     // for long, and a bound would let two nodes that reply from their receive threads deadlock.
-    private readonly Queue<(PinnedBuffer Buffer, int Length)> _inbox = new();
+    // Owned: a buffer handed off by the peer (IBufferHandOff), which goes back to its own pool
+    // after handling; the others are this end's spares (below).
+    private readonly Queue<(PinnedBuffer Buffer, int Length, bool Owned)> _inbox = new();
     private readonly object _inboxLock = new();
     private bool _inboxClosed;
     private bool _receiverWaiting;
@@ -67,7 +69,20 @@ internal sealed class InProcConnection : IConnection
         int length = checked((int)frame.Length);
         PinnedBuffer buffer = _peer.RentSpare(length);
         frame.CopyTo(buffer.Span);
-        if (!_peer.Deliver(buffer, length))
+        if (!_peer.Deliver(buffer, length, owned: false))
+        {
+            buffer.Dispose();
+            return SendStatus.NotConnected;
+        }
+        return SendStatus.Sent;
+    }
+
+    /// <summary>The zero-copy path: the sender's frame buffer itself goes to the peer's receive thread.</summary>
+    public SendStatus HandOff(PinnedBuffer buffer, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, buffer.Capacity);
+        if (_closed || _peer._closed || !_peer.Deliver(buffer, length, owned: true))
         {
             buffer.Dispose();
             return SendStatus.NotConnected;
@@ -78,13 +93,13 @@ internal sealed class InProcConnection : IConnection
     public ValueTask<SendStatus> TrySendAsync(FrameSegments frame, CancellationToken cancellationToken = default) =>
         new(TrySend(frame));
 
-    private bool Deliver(PinnedBuffer buffer, int length)
+    private bool Deliver(PinnedBuffer buffer, int length, bool owned)
     {
         lock (_inboxLock)
         {
             if (_inboxClosed)
                 return false;
-            _inbox.Enqueue((buffer, length));
+            _inbox.Enqueue((buffer, length, owned));
             if (_receiverWaiting)
                 Monitor.Pulse(_inboxLock);
         }
@@ -123,7 +138,7 @@ internal sealed class InProcConnection : IConnection
     private static int SizeClass(int length) => length <= 4096 ? 12 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)length - 1);
 
     // False once the inbox is closed and empty.
-    private bool TakeNext(out (PinnedBuffer Buffer, int Length) item)
+    private bool TakeNext(out (PinnedBuffer Buffer, int Length, bool Owned) item)
     {
         lock (_inboxLock)
         {
@@ -157,7 +172,7 @@ internal sealed class InProcConnection : IConnection
         Exception? error = null;
         try
         {
-            while (TakeNext(out (PinnedBuffer Buffer, int Length) item))
+            while (TakeNext(out (PinnedBuffer Buffer, int Length, bool Owned) item))
             {
                 try
                 {
@@ -165,7 +180,10 @@ internal sealed class InProcConnection : IConnection
                 }
                 finally
                 {
-                    ReturnSpare(item.Buffer);
+                    if (item.Owned)
+                        item.Buffer.Dispose();
+                    else
+                        ReturnSpare(item.Buffer);
                 }
             }
         }

@@ -6,10 +6,12 @@ using ParameterServer.Fast.Transport.Security;
 namespace ParameterServer.Fast.Transport.InProc;
 
 /// <summary>
-/// Nodes of one process (tests, `psf local --transport inproc`). A sent frame is gathered once
-/// into a pooled pinned buffer and that buffer itself is handed to the peer's receive thread: no
-/// socket, no further copy. Connections still run the HMAC handshake, so a node of another job in
-/// the same process cannot join.
+/// Nodes of one process (tests, `psf local --transport inproc`). A frame the codec built in a
+/// pooled pinned buffer is handed over as that buffer (<see cref="IBufferHandOff"/>): the peer's
+/// receive thread handles the sender's own bytes, which the transport never copies. A frame given
+/// as segments of other memory is gathered once into a pooled buffer, which is then handed over
+/// the same way. Connections still run the HMAC handshake, so a node of another job in the same
+/// process cannot join.
 /// </summary>
 public sealed class InProcTransport(ClusterSecret secret, InProcNetwork? network = null) : ITransport
 {

@@ -29,4 +29,23 @@ public sealed class DeadWorkerTests
         for (int w = 0; w < stalled; w++)
             Assert.That(run.Completed(w), Is.EqualTo(iterations));
     }
+
+    [TestCaseSource(typeof(TestCluster), nameof(TestCluster.Transports))]
+    public async Task AReplacementStartsAtTheDeadWorkersClockSoNoAcknowledgedIterationIsRerunOrSkipped(string transport)
+    {
+        const int deadAt = 4, othersAt = 9;
+        await using TestCluster cluster = await TestCluster.StartAsync(transport, servers: 2, workers: 2);
+        // Eventual consistency: the two workers' clocks drift apart freely.
+        for (int i = 0; i < othersAt; i++)
+            await Bounded.Wait(cluster.Workers[0].AdvanceClockAsync(), "worker 0's clock");
+        for (int i = 0; i < deadAt; i++)
+            await Bounded.Wait(cluster.Workers[1].AdvanceClockAsync(), "worker 1's clock");
+        // The scheduler must have the dead worker's last tick before the connection drops.
+        await Task.Delay(TimeSpan.FromMilliseconds(100));
+        await cluster.KillWorkerAsync(1);
+
+        await using WorkerClient replacement = await WorkerClient.ConnectAsync(cluster.Transport, cluster.Scheduler.Endpoint).WaitAsync(TestCluster.StartupTimeout);
+        Assert.That(replacement.Rank, Is.EqualTo(1), "the replacement takes the dead worker's shard");
+        Assert.That(replacement.Clock, Is.EqualTo(deadAt), "it starts where the dead worker's acknowledged iterations end, not at the others' clock");
+    }
 }

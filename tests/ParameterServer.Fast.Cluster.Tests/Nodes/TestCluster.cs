@@ -40,7 +40,7 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public static IEnumerable<string> Transports() => ["inproc", "tcp"];
 
-    public static async Task<TestCluster> StartAsync(string transport, int servers, int workers, int replicas = 1)
+    public static async Task<TestCluster> StartAsync(string transport, int servers, int workers, int replicas = 1, ParameterServer.Fast.Cluster.Checkpoints.CheckpointPolicy? checkpoints = null)
     {
         ClusterSecret secret = ClusterSecret.Generate();
         string job = Guid.NewGuid().ToString("N")[..8];
@@ -50,7 +50,7 @@ internal sealed class TestCluster : IAsyncDisposable
             "tcp" => (new TcpTransport(secret), _ => Endpoint.Parse("tcp://127.0.0.1:0")),
             _ => throw new ArgumentException($"unknown transport {transport}", nameof(transport)),
         };
-        var scheduler = new SchedulerNode(t, listen("scheduler"), new JobOptions { Servers = servers, Workers = workers, Replicas = replicas });
+        var scheduler = new SchedulerNode(t, listen("scheduler"), new JobOptions { Servers = servers, Workers = workers, Replicas = replicas }) { Checkpoints = checkpoints };
         scheduler.Start();
         var nodes = new List<ServerNode>();
         for (int s = 0; s < servers; s++)
