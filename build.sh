@@ -6,6 +6,8 @@
 #   ./build.sh bench [--check] [--quick] [--full]
 #                         run the benchmarks; --check compares ratios with perf/baselines/*.json,
 #                         --full also runs the BenchmarkDotNet suites of perf/
+#   ./build.sh soak [...] a leak watch of several minutes (not in CI): `psf soak`, which runs sum-check under
+#                         psf local, samples every node process's RSS and open descriptors and fails on growth
 #   ./build.sh clean      remove artifacts and build outputs
 set -euo pipefail
 
@@ -43,6 +45,8 @@ build_native() {
     require_tool cc gcc
     ensure_deb_optional libibverbs-dev /usr/include/infiniband/verbs.h
     ensure_deb_optional dataset-fashion-mnist /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+    # nft drops packets at random for the chaos tests where the kernel has no tc netem.
+    ensure_deb_optional nftables /usr/sbin/nft
     say "native shim (CMake)"
     cmake -S native -B "$artifacts/native-build" -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$artifacts/native-build" -j "$(nproc)" >/dev/null
@@ -149,7 +153,8 @@ case "$verb" in
     test) run_tests ;;
     run) run_main "$@" ;;
     bench) run_bench "$@" ;;
+    soak) build_all; "$artifacts/psf/psf" soak --json "$artifacts/soak.json" "$@" ;;
     clean) rm -rf "$artifacts"; find src tests perf -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + ;;
     -h|--help|help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) die "unknown verb '$verb': use build, test, run, bench or clean" ;;
+    *) die "unknown verb '$verb': use build, test, run, bench, soak or clean" ;;
 esac

@@ -27,6 +27,7 @@ public static class CliMain
                 "worker" => Commands.NodeCommands.Worker(rest, output),
                 "data" => Commands.DataCommand.Run(rest, output),
                 "status" => Commands.StatusCommand.Run(rest, output),
+                "soak" => Soak.SoakCommand.Run(rest, output),
                 "version" or "--version" => PrintVersion(output),
                 "transport-probe" => Commands.TransportProbeCommand.Run(rest, output),
                 _ => throw new UsageException($"psf: unknown command '{verb}'"),
@@ -60,7 +61,7 @@ public static class CliMain
             usage: psf COMMAND [options]
 
               local             an embedded cluster on this machine training a model:
-                                --app sparse-lr|countmin|mlp --servers N --workers M --transport inproc|shm|tcp|rdma
+                                --app sparse-lr|countmin|mlp|sum-check --servers N --workers M --transport inproc|shm|tcp|rdma
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
                                 [--tls] [--replicas R] [--kill server:N@SECONDS|worker:N@SECONDS] [--json FILE] [--report DIR] [--quiet]
                                 [--add server@SECONDS] [--drain server:RANK@SECONDS]   (servers joining or leaving; --replicas 2+)
@@ -69,8 +70,11 @@ public static class CliMain
                                 [--kkt-filter on|off] [--baseline on|off]
                                 count-min: [--items N] [--width W] [--depth D] [--vocabulary V] [--skew S]
                                 [--batch B] [--aggregated-ids K]
+                                sum-check (a self-test: exact sums after every push, exit 1 on a mismatch):
+                                [--rounds R] [--sparse-keys K] [--dense-keys K] [--key-lists L] [--pace-ms MS] [--seed S]
                                 progress: live bars on a terminal, plain lines otherwise (PSF_PROGRESS=plain forces them)
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
+                                [--replicas R] [--json FILE] (the workers' final figures)
                                 [--checkpoint-dir DIR --checkpoint-every N [--checkpoint-keep K]] [--resume]
               server            a server: --scheduler tcp://HOST:PORT|shm://NAME [--listen tcp://HOST:PORT|shm://NAME] [--advertise HOST]
                                 [--checkpoint-dir DIR] (its path of the shared checkpoint folder, if not the scheduler's)
@@ -80,6 +84,11 @@ public static class CliMain
                                  rdma://HOST:PORT falls back to TCP, saying so, where there is no RDMA device)
               status            a running job's nodes, clocks, throughput, ranges and replicas:
                                 --scheduler tcp://HOST:PORT [--timeout S] [--ranges] (the job's secret, as a node)
+              soak              a leak watch of several minutes (./build.sh soak): sum-check under psf local with every
+                                process's RSS and open descriptors sampled; fails on growth after warm-up:
+                                [--minutes M] [--warm-up-seconds S] [--interval S] [--servers N --workers M --replicas R]
+                                [--rss-tolerance-mb MB] [--rss-tolerance-fraction F] [--fd-tolerance N] [--json FILE]
+                                [--kill server:N@S] (within the warm-up: the survivors are judged after the failover)
               data              gen-sparse --out FILE [--format libsvm|binary] | convert IN OUT [--skip-bad-lines]
               bench SUITE       benchmarks: kernels, codec, transport, kv, countmin, apps, or all (--check compares with perf/baselines)
               version           versions of psf and of the native shim

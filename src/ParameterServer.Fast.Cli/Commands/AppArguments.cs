@@ -17,7 +17,8 @@ public static class AppArguments
             "sparse-lr" => new SparseLRChoice(ReadSparseLR(args)),
             "countmin" or "count-min" => new CountMinChoice(ReadCountMin(args)),
             "mlp" => new MlpChoice(ReadMlp(args)),
-            _ => throw new UsageException($"psf {args.Command}: unknown app '{app}': use sparse-lr, countmin (or count-min) or mlp"),
+            "sum-check" => new SumCheckChoice(SumCheckChoice.Read(args)),
+            _ => throw new UsageException($"psf {args.Command}: unknown app '{app}': use sparse-lr, countmin (or count-min), mlp or sum-check"),
         };
     }
 

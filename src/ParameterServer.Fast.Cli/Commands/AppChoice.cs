@@ -34,6 +34,9 @@ public abstract record AppChoice
     /// <summary>What the objective in the workers' reports is, for the progress bar; null when they report none.</summary>
     public virtual string? ObjectiveName => "minibatch log loss";
 
+    /// <summary>Null when the finished job's summary is acceptable; otherwise why not, and `psf local` exits with 1.</summary>
+    public virtual string? Verdict(IReadOnlyList<Bench.BenchResult> summary) => null;
+
     protected static double Metric(IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> finals, int worker, string name) =>
         finals.TryGetValue(worker, out var m) && m.TryGetValue(name, out double v) ? v : double.NaN;
 

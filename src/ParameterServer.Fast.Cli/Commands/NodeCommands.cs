@@ -32,6 +32,7 @@ public static class NodeCommands
         using ILoggerFactory logs = Logging.Create();
         ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
         MetricsOptions? metricsOptions = MetricsArguments.Read(args);
+        string? json = args.String("json");
         args.EnsureAllUsed();
         Cluster.Checkpoints.CheckpointPolicy? checkpoints = CheckpointArguments.ToPolicy(checkpointSettings, "scheduler", output);
         using MetricsEndpoint? metrics = MetricsArguments.Start(metricsOptions, output);
@@ -61,8 +62,15 @@ public static class NodeCommands
             return 0;
         }).GetAwaiter().GetResult();
         scheduler.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        view.Summary($"job done in {clock.Elapsed.TotalSeconds:0.0} s",
-            [.. finals.SelectMany(w => w.Value.Select(m => new BenchResult($"worker_{w.Key}_{m.Key}", m.Value, "")))]);
+        List<BenchResult> results = [.. finals.SelectMany(w => w.Value.Select(m => new BenchResult($"worker_{w.Key}_{m.Key}", m.Value, "") { Extra = { ["worker"] = w.Key } }))];
+        results.Add(new BenchResult("seconds", clock.Elapsed.TotalSeconds, "s"));
+        view.Summary($"job done in {clock.Elapsed.TotalSeconds:0.0} s", results);
+        // --json: every worker's final figures (worker_0_mismatches for sum-check, …), for scripts.
+        if (json is not null)
+        {
+            JsonReport.Write(json, "scheduler", new Dictionary<string, object> { ["servers"] = job.Servers, ["workers"] = job.Workers, ["replicas"] = job.Replicas }, results);
+            output.WriteLine($"wrote {json}");
+        }
         return 0;
     }
 

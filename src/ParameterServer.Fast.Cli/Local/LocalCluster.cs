@@ -26,8 +26,12 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        await RunJobAsync(cancellationToken).ConfigureAwait(false);
-        return 0;
+        RunOutcome outcome = await RunJobAsync(cancellationToken).ConfigureAwait(false);
+        string? failure = options.App.Verdict(outcome.Summary);
+        if (failure is null)
+            return 0;
+        output.WriteLine($"psf local: {failure}");
+        return 1;
     }
 
     public async Task<RunOutcome> RunJobAsync(CancellationToken cancellationToken)

@@ -43,6 +43,9 @@ internal sealed class Inbox : IFrameHandler, IDisposable
     /// </summary>
     public long CurrentQueuedTicks => _queuedTicks;
 
+    /// <summary>Frames (and posted work) waiting now: the psf_queue_depth{queue="inbox"} gauge.</summary>
+    public int Depth => _queue.Count;
+
     /// <summary>Frames that had to wait their turn (copied and queued), for metrics and tests.</summary>
     public long QueuedFrames { get; private set; }
 

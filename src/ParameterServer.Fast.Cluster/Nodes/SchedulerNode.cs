@@ -61,6 +61,7 @@ public sealed partial class SchedulerNode : IAsyncDisposable, CheckpointCoordina
         _clocks = new long[job.Workers];
         _deadSince = new long[job.Workers];
         _time = time ?? TimeProvider.System;
+        _serverRates = new Operations.ThroughputRates(_time);
         _inbox = new Inbox("psf-scheduler", _logger, OnFrame, OnClosed);
         _rebuilder = new Replication.ReplicaRebuilder(NextTransferId);
         _moves = new Replication.ReplicaRebuilder(NextTransferId);
@@ -195,6 +196,7 @@ public sealed partial class SchedulerNode : IAsyncDisposable, CheckpointCoordina
                     Shutdown();
                     break;
                 case MessageType.Heartbeat:
+                    NoteServerLoad(connection, frame);
                     break;
                 case MessageType.RangeCopied:
                     if (!RangeCopied(frame))
@@ -464,6 +466,9 @@ public sealed partial class SchedulerNode : IAsyncDisposable, CheckpointCoordina
             Operations.NodeState state = !dead ? Operations.NodeState.Live : _departed.Contains(info.Id) ? Operations.NodeState.Done : Operations.NodeState.Dead;
             nodes.Add(new Operations.NodeStatus((uint)info.Id, NodeRole.Server, s, info.Endpoint, state,
                 0, dead ? double.NaN : _detector.SecondsSinceHeard(c), 0, 0));
+            (double requests, double bytes) = dead ? (0, 0) : _serverRates.Of(info.Id);
+            nodes.Add(new Operations.NodeStatus((uint)info.Id, NodeRole.Server, s, info.Endpoint, dead ? Operations.NodeState.Dead : Operations.NodeState.Live,
+                0, dead ? double.NaN : _detector.SecondsSinceHeard(c), requests, bytes));
         }
         for (int w = 0; w < _workers.Count; w++)
         {
@@ -501,6 +506,18 @@ public sealed partial class SchedulerNode : IAsyncDisposable, CheckpointCoordina
             _rates[report.Worker] = (now, requests, bytes, (requests - last.Requests) / dt, (bytes - last.Bytes) / dt);
         else
             _rates[report.Worker] = (now, requests, bytes, 0, 0);
+    }
+
+    // Servers' request and byte rates, from the load totals their heartbeats carry.
+    private readonly Operations.ThroughputRates _serverRates;
+
+    private void NoteServerLoad(IConnection connection, in Frame frame)
+    {
+        int server = frame.Extras.IsEmpty ? -1 : _servers.FindIndex(s => s.Connection == connection);
+        if (server < 0)
+            return;
+        Operations.ServerLoad load = Operations.ServerLoad.Decode(frame.Extras);
+        _serverRates.Note(_servers[server].Info.Id, load.Requests, load.BytesReceived + load.BytesSent);
     }
 
     // The clocks of the workers still in the job: live and not yet finished with their iterations.

@@ -93,7 +93,8 @@ public sealed partial class ServerNode : IAsyncDisposable
         await FrameOut.SendControl(_schedulerConnection, new FrameHeader(MessageType.Register),
             ControlMessages.Encode(new RegisterRequest(NodeRole.Server, AdvertisedEndpoint().ToString()))).ConfigureAwait(false);
         await _registered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _heartbeat = new Membership.Heartbeat(_schedulerConnection, () => _nodeId, HeartbeatInterval);
+        _heartbeat = new Membership.Heartbeat(_schedulerConnection, () => _nodeId, HeartbeatInterval,
+            () => _metrics is { } m ? Operations.ServerLoad.From(m).Encode() : []);
     }
 
     /// <summary>How often this server tells the scheduler it is alive.</summary>
@@ -131,6 +132,9 @@ public sealed partial class ServerNode : IAsyncDisposable
     private void OnFrame(IConnection connection, ReadOnlySpan<byte> bytes)
     {
         _metrics?.Traffic(Operations.TrafficDirection.Received, bytes.Length);
+        _metrics?.SetQueueDepth(Operations.QueueKind.Inbox, _inbox.Depth);
+        if (_inbox.CurrentQueuedTicks > 0)
+            _metrics?.Waited(Operations.WaitCause.Queue, _inbox.CurrentQueuedTicks / (double)Stopwatch.Frequency);
         Frame frame;
         try
         {
@@ -495,12 +499,16 @@ public sealed partial class ServerNode : IAsyncDisposable
     {
         Span<byte> extras = stackalloc byte[ServerTiming.Size];
         new ServerTiming(ServerTiming.Micros(_inbox.CurrentQueuedTicks + Stopwatch.GetTimestamp() - started), 0).WriteTo(extras);
+        _metrics?.Traffic(Operations.TrafficDirection.Sent, FrameLayout.HeaderSize + ServerTiming.Size);
         _ = FrameOut.SendControl(worker, new FrameHeader(MessageType.PushAck, tableId, _nodeId, requestId), extras);
     }
 
     private void AckUpstream(ChainForward forward)
     {
-        _metrics?.Replicated(Stopwatch.GetElapsedTime(forward.Started).TotalSeconds);
+        double replicated = Stopwatch.GetElapsedTime(forward.Started).TotalSeconds;
+        _metrics?.Replicated(replicated);
+        if (forward.UpstreamIsWorker)
+            _metrics?.Waited(Operations.WaitCause.Replication, replicated);
         _metrics?.SetReplicationLag(_forwards.Count);
         if (forward.UpstreamIsWorker)
             AckPush(forward.Upstream, forward.TableId, forward.WorkerRequestId, forward.Started);
@@ -667,6 +675,24 @@ public sealed partial class ServerNode : IAsyncDisposable
             table.Clocks.Advance(worker, table.Layout.Spec.Range, frame.Clock);
             ReleasePulls(table);
         }
+        NoteClocks(frame.Clock);
+    }
+
+    // psf_clock: the slowest live worker over this server's tables; psf_clock_lag: how far the
+    // fastest unfinished worker it has heard of is ahead of that.
+    private long _fastestClock;
+
+    private void NoteClocks(long clock)
+    {
+        if (_metrics is null || _tables.Count == 0)
+            return;
+        if (clock < WorkerClient.FinishedClock)
+            _fastestClock = Math.Max(_fastestClock, clock);
+        long slowest = _tables.Values.Min(t => t.Clocks.MinimumClock(t.Layout.Spec.Range));
+        if (slowest >= WorkerClient.FinishedClock)
+            return;
+        _metrics.SetClock(slowest);
+        _metrics.SetClockLag(Math.Max(0, _fastestClock - slowest));
     }
 
     private void ReleasePulls(ServerTable table)
@@ -675,6 +701,7 @@ public sealed partial class ServerNode : IAsyncDisposable
             return;
         _released.Clear();
         table.Gate.Release(_released, Stopwatch.GetTimestamp());
+        _metrics?.SetQueueDepth(Operations.QueueKind.HeldPulls, _tables.Values.Sum(t => t.Gate.WaitingCount));
         foreach ((PendingPull pull, long waited) in _released)
         {
             ConsistencyWaitSeconds += waited / (double)Stopwatch.Frequency;

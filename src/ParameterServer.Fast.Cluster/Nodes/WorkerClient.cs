@@ -296,6 +296,7 @@ public sealed partial class WorkerClient : IAsyncDisposable
         await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         // Time at a barrier is time the slowest worker kept this one waiting.
         Waits.AddBarrier(Stopwatch.GetTimestamp() - started);
+        Metrics?.Waited(Operations.WaitCause.Barrier, Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     /// <summary>
@@ -407,10 +408,24 @@ public sealed partial class WorkerClient : IAsyncDisposable
             await ticket.Task.ConfigureAwait(false);
         long waited = Stopwatch.GetTimestamp() - started;
         Waits.AddRequest(waited, ticket.ServerTicks, ticket.ConsistencyTicks);
-        Metrics?.Waited(Operations.WaitCause.Network, waited / (double)Stopwatch.Frequency);
+        NoteRequest(type, waited, ticket.Freshness);
         if (type == MessageType.Pull && range is { } pulled && _rangeCache is { } cache && !consistency.IsEventual)
             cache.Store(layout.Id, pulled, destination.Span, ticket.Freshness);
         ticket.Return();
+    }
+
+    // The exported view of a finished request: its kind and time, what is still in flight, and for
+    // a pull how far this worker's clock is ahead of the slowest clock the servers answered with.
+    private void NoteRequest(MessageType type, long waitedTicks, long freshness)
+    {
+        if (Metrics is not { } m)
+            return;
+        double seconds = waitedTicks / (double)Stopwatch.Frequency;
+        m.Waited(Operations.WaitCause.Network, seconds);
+        m.RequestHandled(type == MessageType.Push ? Operations.RequestKind.Push : Operations.RequestKind.Pull, seconds);
+        m.SetQueueDepth(Operations.QueueKind.InFlight, _pending.Count);
+        if (type == MessageType.Pull && freshness is >= 0 and < FinishedClock)
+            m.SetClockLag(Math.Max(0, Clock - freshness));
     }
 
     // The slice of a request one part of the table takes: for keys by binary search, for a range by overlap.
@@ -519,6 +534,7 @@ public sealed partial class WorkerClient : IAsyncDisposable
                     _map = map;
                     if (reroute)
                         _ = Task.Run(() => RerouteAsync(map));
+                    DropServersNotIn(map);
                 }
                 _firstMap.TrySetResult(map);
                 TaskCompletionSource<RangeMap>? declare = null;
@@ -602,6 +618,23 @@ public sealed partial class WorkerClient : IAsyncDisposable
         _servers.TryRemove(new KeyValuePair<int, ServerLink>(link.Id, link));
         _pending.FailAll(p => p.Server == link.Id,
             p => new IOException($"{p.Description}: connection lost{(error is null ? "" : $" ({error.Message})")}"));
+    }
+
+    // A server the scheduler dropped while this worker's connection to it still looks open (it was
+    // cut off by a partition, or hangs): the connection is closed here, so its requests fail over
+    // exactly as a dead server's do (OnServerClosed) instead of waiting on TCP retransmissions.
+    private void DropServersNotIn(RangeMap map)
+    {
+        if (!_replicated)
+            return;
+        foreach (ServerLink link in _servers.Values)
+        {
+            if (!map.Servers.Any(s => s.Id == link.Id))
+            {
+                _logger.LogWarning("worker {Rank}: server {Server} left range map {Version} while connected; closing its connection", Rank, NodeIds.ServerRank((uint)link.Id), map.Version);
+                _ = link.Connection.DisposeAsync().AsTask();
+            }
+        }
     }
 
     private void MarkLost(int server, Exception? error)
@@ -719,7 +752,11 @@ public sealed partial class WorkerClient : IAsyncDisposable
                 _peerKeys?.Forget(signature);
         }
 
-        public void OnFrame(IConnection c, ReadOnlySpan<byte> frame) => owner.OnServerFrame(this, frame);
+        public void OnFrame(IConnection c, ReadOnlySpan<byte> frame)
+        {
+            owner.Metrics?.Traffic(Operations.TrafficDirection.Received, frame.Length);
+            owner.OnServerFrame(this, frame);
+        }
 
         public void OnClosed(IConnection c, Exception? error) => owner.OnServerClosed(this, error);
     }

@@ -45,6 +45,11 @@ public sealed class NodeMetrics : IDisposable
     private readonly KeyValuePair<string, object?> _node;
     private readonly KeyValuePair<string, object?> _role;
     private readonly long[] _queueDepths = new long[s_queues.Length];
+    // Running totals beside the exported counters: a server reports them to the scheduler in its
+    // heartbeats (ServerLoad), so `psf status` has rates without a Prometheus.
+    private readonly long[] _handled = new long[s_kinds.Length];
+    private long _bytesSent;
+    private long _bytesReceived;
     private long _clock;
     private long _clockLag;
     private long _replicationLag;
@@ -75,6 +80,7 @@ public sealed class NodeMetrics : IDisposable
     /// <summary>A request of <paramref name="kind"/> was handled in <paramref name="seconds"/>.</summary>
     public void RequestHandled(RequestKind kind, double seconds)
     {
+        Interlocked.Increment(ref _handled[(int)kind]);
         s_requests.Add(1, _node, _role, s_kinds[(int)kind]);
         s_requestDuration.Record(seconds, _node, _role, s_kinds[(int)kind]);
     }
@@ -84,7 +90,18 @@ public sealed class NodeMetrics : IDisposable
         RequestHandled(kind, Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
 
     /// <summary>A frame of <paramref name="bytes"/> went out or came in.</summary>
-    public void Traffic(TrafficDirection direction, long bytes) => s_bytes.Add(bytes, _node, _role, s_directions[(int)direction]);
+    public void Traffic(TrafficDirection direction, long bytes)
+    {
+        Interlocked.Add(ref direction == TrafficDirection.Sent ? ref _bytesSent : ref _bytesReceived, bytes);
+        s_bytes.Add(bytes, _node, _role, s_directions[(int)direction]);
+    }
+
+    /// <summary>Requests of <paramref name="kind"/> handled so far.</summary>
+    public long Handled(RequestKind kind) => Volatile.Read(ref _handled[(int)kind]);
+
+    public long BytesSent => Volatile.Read(ref _bytesSent);
+
+    public long BytesReceived => Volatile.Read(ref _bytesReceived);
 
     /// <summary>The node waited <paramref name="seconds"/> for <paramref name="cause"/>.</summary>
     public void Waited(WaitCause cause, double seconds) => s_wait.Record(seconds, _node, _role, s_causes[(int)cause]);

@@ -1,0 +1,42 @@
+namespace ParameterServer.Fast.Cli.Tests;
+
+/// <summary>
+/// The exact-check app as operators run it, `psf local --app sum-check`, with real processes over
+/// loopback TCP: with R = 2 a server killed by SIGKILL in the middle of the pushes changes no row
+/// of the final tables (each equals the exact sum of every push, i.e. the fault-free result).
+/// </summary>
+public class SumCheckProcessTests
+{
+    [Test, CancelAfter(180_000)]
+    public async Task AServerKilledMidJobWithTwoReplicasLeavesEveryRowExact()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"psf-sumcheck-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string json = Path.Combine(dir, "killed.json");
+            // 150 rounds 10 ms apart: ≥ 1.5 s of pushes, so the kill at 0.5 s lands in the middle.
+            (int code, string output) = await PsfChild.RunAsync(
+                ["local", "--app", "sum-check", "--servers", "3", "--workers", "2", "--replicas", "2", "--rounds", "150", "--pace-ms", "10",
+                 "--kill", "server:1@0.5", "--quiet", "--json", json], TimeSpan.FromMinutes(2));
+            TestContext.Out.WriteLine(output);
+            Assert.That(code, Is.EqualTo(0), output);
+            Assert.That(output, Does.Contain("killed server 1").And.Contain("SIGKILL"));
+            Assert.That(PsfChild.Result(json, "rows_checked"), Is.EqualTo(20_000 + 16_384));
+            Assert.That(PsfChild.Result(json, "mismatches"), Is.Zero);
+            Assert.That(PsfChild.Result(json, "recovery_seconds"), Is.GreaterThan(0).And.LessThan(10));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task BadSumCheckOptionsAreAUsageErrorNamingThem()
+    {
+        (int code, string output) = await PsfChild.RunAsync(["local", "--app", "sum-check", "--rounds", "0"], TimeSpan.FromSeconds(50));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(output, Does.Contain("--rounds"));
+    }
+}
