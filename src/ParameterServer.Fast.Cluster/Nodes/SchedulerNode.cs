@@ -464,10 +464,8 @@ public sealed partial class SchedulerNode : IAsyncDisposable, CheckpointCoordina
             bool dead = _deadServers.Contains(info.Id);
             // A drained server finished its part; a dead one failed.
             Operations.NodeState state = !dead ? Operations.NodeState.Live : _departed.Contains(info.Id) ? Operations.NodeState.Done : Operations.NodeState.Dead;
-            nodes.Add(new Operations.NodeStatus((uint)info.Id, NodeRole.Server, s, info.Endpoint, state,
-                0, dead ? double.NaN : _detector.SecondsSinceHeard(c), 0, 0));
             (double requests, double bytes) = dead ? (0, 0) : _serverRates.Of(info.Id);
-            nodes.Add(new Operations.NodeStatus((uint)info.Id, NodeRole.Server, s, info.Endpoint, dead ? Operations.NodeState.Dead : Operations.NodeState.Live,
+            nodes.Add(new Operations.NodeStatus((uint)info.Id, NodeRole.Server, s, info.Endpoint, state,
                 0, dead ? double.NaN : _detector.SecondsSinceHeard(c), requests, bytes));
         }
         for (int w = 0; w < _workers.Count; w++)

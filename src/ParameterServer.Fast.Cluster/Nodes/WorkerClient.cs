@@ -368,6 +368,7 @@ public sealed partial class WorkerClient : IAsyncDisposable
         if (partCount == 0)
             return;
         RequestTicket ticket = RequestTicket.Rent(partCount);
+        bool waitsForNewPrimary = false;
         long clock = Clock;
         long started = Stopwatch.GetTimestamp();
         for (int i = 0; i < ranges.Count; i++)
@@ -388,7 +389,10 @@ public sealed partial class WorkerClient : IAsyncDisposable
             KeyRangeOrList keyForm = range is { } whole ? KeyRangeOrList.Range(whole.Begin + (ulong)start, whole.Begin + (ulong)(start + length)) : KeyRangeOrList.List;
             _pending.Add(requestId, new PendingPart(ticket, partDestination, what, part.Primary, header, partKeys, partValues, keyForm));
             if (server is null)
+            {
+                waitsForNewPrimary = true;
                 continue; // its primary was just lost: sent to the new one when the scheduler names it
+            }
             try
             {
                 await server.SendAsync(header, partKeys, keyForm, partValues).ConfigureAwait(false);
@@ -397,11 +401,22 @@ public sealed partial class WorkerClient : IAsyncDisposable
             {
                 // With replicas the part waits for the range's next primary; without, it fails.
                 if (_replicated && !_disposing)
+                {
                     MarkLost(part.Primary, e);
+                    waitsForNewPrimary = true;
+                }
                 else if (_pending.TryRemove(requestId, out _))
+                {
                     ticket.PartFailed(new IOException($"{what}: {e.Message}", e));
+                }
             }
         }
+        // A part left waiting for its range's new primary is rerouted when the map naming it
+        // arrives. A map that arrived while this request was being sliced by the older one has
+        // had its reroute already, perhaps before the part was pending: reroute again for it.
+        // (A map is stored before its reroute starts, so one of the two always sees the part.)
+        if (waitsForNewPrimary && !ReferenceEquals(Map, map))
+            _ = Task.Run(() => RerouteAsync(Map));
         if (cancellationToken.CanBeCanceled)
             await ticket.Task.AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
         else
