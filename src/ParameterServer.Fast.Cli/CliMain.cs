@@ -27,6 +27,7 @@ public static class CliMain
                 "worker" => Commands.NodeCommands.Worker(rest, output),
                 "data" => Commands.DataCommand.Run(rest, output),
                 "status" => Commands.StatusCommand.Run(rest, output),
+                "drain" => Commands.DrainCommand.Run(rest, output),
                 "soak" => Soak.SoakCommand.Run(rest, output),
                 "version" or "--version" => PrintVersion(output),
                 "transport-probe" => Commands.TransportProbeCommand.Run(rest, output),
@@ -84,6 +85,8 @@ public static class CliMain
                                  rdma://HOST:PORT falls back to TCP, saying so, where there is no RDMA device)
               status            a running job's nodes, clocks, throughput, ranges and replicas:
                                 --scheduler tcp://HOST:PORT [--timeout S] [--ranges] (the job's secret, as a node)
+              drain             move every range off one server of a running job (--replicas 2+), then stop it:
+                                --scheduler tcp://HOST:PORT --server RANK [--timeout S] (waits until it is done)
               soak              a leak watch of several minutes (./build.sh soak): sum-check under psf local with every
                                 process's RSS and open descriptors sampled; fails on growth after warm-up:
                                 [--minutes M] [--warm-up-seconds S] [--interval S] [--servers N --workers M --replicas R]

@@ -94,6 +94,24 @@ public class StatusCommandTests
     }
 
     [Test]
+    public void DrainWithoutASchedulerServerOrSecretIsAUsageError()
+    {
+        Environment.SetEnvironmentVariable("PSF_SECRET", null);
+        (int code, _, string error) = Run("drain", "--server", "1");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--scheduler"));
+        (code, _, error) = Run("drain", "--scheduler", "tcp://127.0.0.1:1");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--server RANK"));
+        (code, _, error) = Run("drain", "--scheduler", "tcp://127.0.0.1:1", "--server", "x");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--server must be a whole number"));
+        (code, _, error) = Run("drain", "--scheduler", "tcp://127.0.0.1:1", "--server", "1");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("PSF_SECRET"));
+    }
+
+    [Test]
     public void StatusOfAnAbsentSchedulerFailsNamingIt()
     {
         Environment.SetEnvironmentVariable("PSF_SECRET", "status-test-secret-0123456789abcdef");

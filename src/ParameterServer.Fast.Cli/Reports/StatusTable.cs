@@ -50,7 +50,7 @@ public static class StatusTable
             bool scheduler = n.Role == NodeRole.Scheduler;
             rows.Add([
                 Name(n), n.State.ToString().ToLowerInvariant(), scheduler ? "-" : n.Clock.ToString(s_invariant),
-                $"{n.SecondsSinceHeard.ToString("0.0", s_invariant)} s", scheduler ? "-" : n.RequestsPerSecond.ToString("N0", s_invariant),
+                double.IsNaN(n.SecondsSinceHeard) ? "-" : $"{n.SecondsSinceHeard.ToString("0.0", s_invariant)} s", scheduler ? "-" : n.RequestsPerSecond.ToString("N0", s_invariant),
                 scheduler ? "-" : (n.BytesPerSecond / 1e6).ToString("0.0", s_invariant), n.Endpoint,
             ]);
         }

@@ -52,6 +52,31 @@ public sealed partial class SchedulerNode
         return done.Task;
     }
 
+    // An operator's `psf drain`: answered once the drain is done, or with the reason it was refused.
+    private async Task AnswerDrainAsync(IConnection connection, ulong requestId, int rank)
+    {
+        try
+        {
+            await DrainAsync(rank).ConfigureAwait(false);
+            await FrameOut.SendControl(connection, new FrameHeader(MessageType.DrainReply, 0, NodeIds.Scheduler, requestId)).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The operator went away; the drain goes on without anyone to tell.
+        }
+        catch (Exception e)
+        {
+            try
+            {
+                await FrameOut.SendError(connection, NodeIds.Scheduler, requestId, 0, e.Message).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // As above.
+            }
+        }
+    }
+
     private void StartDrain(int rank, TaskCompletionSource done)
     {
         int id = (int)NodeIds.Server(rank);

@@ -202,6 +202,9 @@ public sealed partial class SchedulerNode : IAsyncDisposable, CheckpointCoordina
                     if (!RangeCopied(frame))
                         RangeMoved(frame);
                     break;
+                case MessageType.DrainRequest:
+                    _ = AnswerDrainAsync(connection, frame.RequestId, (int)Math.Min(frame.Argument, int.MaxValue));
+                    break;
                 case MessageType.StatusRequest:
                     _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.StatusReply, 0, NodeIds.Scheduler, frame.RequestId),
                         Operations.StatusMessages.Encode(BuildStatus()));

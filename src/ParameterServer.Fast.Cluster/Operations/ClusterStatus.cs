@@ -51,7 +51,7 @@ public enum NodeState : byte
 /// <param name="Id">The node id on the wire (<see cref="Nodes.NodeIds"/>).</param>
 /// <param name="Endpoint">Where a server listens; "" for a worker.</param>
 /// <param name="Clock">A worker's iteration; for a server, the slowest live worker clock it has seen.</param>
-/// <param name="SecondsSinceHeard">Since the last frame from the node.</param>
+/// <param name="SecondsSinceHeard">Since the last frame from the node; NaN when no connection to it is open (dead, drained).</param>
 /// <param name="RequestsPerSecond">Pushes and pulls handled (server) or sent (worker) per second, over the last interval.</param>
 /// <param name="BytesPerSecond">Frame bytes received and sent per second, over the last interval.</param>
 public sealed record NodeStatus(uint Id, NodeRole Role, int Rank, string Endpoint, NodeState State, long Clock,

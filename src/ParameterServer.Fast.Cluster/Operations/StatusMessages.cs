@@ -13,7 +13,7 @@ namespace ParameterServer.Fast.Cluster.Operations;
 ///   i64 taken (Unix ms) · u32 range-map version · i32 servers · i32 workers · i32 replicas
 ///   i64 job clock · i64 last checkpoint clock (−1: none)
 ///   i32 n, n × node:  u32 id · u8 role · i32 rank · str endpoint · u8 state · i64 clock
-///                     · f64 seconds since heard · f64 requests/s · f64 bytes/s
+///                     · f64 seconds since heard (NaN: not connected) · f64 requests/s · f64 bytes/s
 ///   i32 t, t × table: u32 id · str name · i32 r, r × range: u64 begin · u64 end · i32 c, c × i32 server
 /// </code>
 /// </summary>
@@ -109,7 +109,10 @@ public static class StatusMessages
         if (!Enum.IsDefined((NodeState)state))
             throw new ProtocolException("node state", state, "is not live (1), dead (2), done (3) or spare (4)");
         long clock = r.I64("node clock");
-        double heard = Rate(r.F64("seconds since heard"), "seconds since heard");
+        // NaN: a node no connection is open to (dead, drained, a finished worker's closed link).
+        double heard = r.F64("seconds since heard");
+        if (!double.IsNaN(heard))
+            heard = Rate(heard, "seconds since heard");
         double requests = Rate(r.F64("requests per second"), "requests per second");
         double bytes = Rate(r.F64("bytes per second"), "bytes per second");
         return new NodeStatus(id, (NodeRole)role, rank, endpoint, (NodeState)state, clock, heard, requests, bytes);

@@ -59,6 +59,10 @@ public enum MessageType : byte
     /// the request is resent to the range's server once the worker holds map V.
     /// </summary>
     Moved = 24,
+    /// <summary>Operator → scheduler (<c>psf drain</c>): move every range off server <c>argument</c> (its rank), then stop it.</summary>
+    DrainRequest = 25,
+    /// <summary>Scheduler → operator: the drain asked with the same request id is done (a refusal is an Error).</summary>
+    DrainReply = 26,
     /// <summary>Scheduler → worker, before its Register reply: take a checkpoint every <c>argument</c> clocks.</summary>
     CheckpointPlan = 30,
     /// <summary>Worker → scheduler: every push of this worker's iterations before the clock is acknowledged; hold me until the checkpoint at it is taken.</summary>

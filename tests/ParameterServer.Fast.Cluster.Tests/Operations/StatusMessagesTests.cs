@@ -17,7 +17,7 @@ public sealed class StatusMessagesTests
     {
         var nodes = new List<NodeStatus> { new(0, NodeRole.Scheduler, 0, "tcp://127.0.0.1:7070", NodeState.Live, 0, 0, 0, 0) };
         for (int s = 0; s < servers; s++)
-            nodes.Add(new NodeStatus((uint)s + 1, NodeRole.Server, s, $"tcp://127.0.0.1:{7100 + s}", s == 1 ? NodeState.Dead : NodeState.Live, 40, 0.05 * s, 12_345.5 * (s + 1), 3.5e7));
+            nodes.Add(new NodeStatus((uint)s + 1, NodeRole.Server, s, $"tcp://127.0.0.1:{7100 + s}", s == 1 ? NodeState.Dead : NodeState.Live, 40, s == 1 ? double.NaN : 0.05 * s, 12_345.5 * (s + 1), 3.5e7));
         for (int w = 0; w < workers; w++)
             nodes.Add(new NodeStatus(65536 + (uint)w, NodeRole.Worker, w, "", w == 0 ? NodeState.Done : NodeState.Live, 40 + w, 0.1, 900, 1.25e6));
         var tableList = new List<TableStatus>();
