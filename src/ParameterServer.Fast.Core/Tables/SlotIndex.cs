@@ -85,7 +85,7 @@ internal sealed class SlotIndex : IDisposable
     public void PrefetchBucket(ulong hash) => Prefetch.Read(ref BucketAt(_buckets, Home(hash, _bucketCount)));
 
     /// <summary>The slot of <paramref name="key"/>, or −1.</summary>
-    public int Find(ulong key) => Find(key, KeyHash.Mix(key));
+    public int Find(ulong key) => Find(key, KeyHash.IndexHash(key));
 
     /// <summary>The slot of <paramref name="key"/> whose hash is already known, or −1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -98,7 +98,7 @@ internal sealed class SlotIndex : IDisposable
     }
 
     /// <summary>The slot of <paramref name="key"/>, adding it as slot <see cref="Count"/> when absent.</summary>
-    public int GetOrAdd(ulong key, out bool added) => GetOrAdd(key, KeyHash.Mix(key), out added);
+    public int GetOrAdd(ulong key, out bool added) => GetOrAdd(key, KeyHash.IndexHash(key), out added);
 
     /// <summary>As <see cref="GetOrAdd(ulong, out bool)"/> with the key's hash already known.</summary>
     public int GetOrAdd(ulong key, ulong hash, out bool added)
@@ -293,7 +293,7 @@ internal sealed class SlotIndex : IDisposable
             ref Bucket bucket = ref BucketAt(old, _migrated);
             int used = (int)(bucket.Meta & CountMask);
             for (int j = 0; j < used; j++)
-                Insert(_buckets, _bucketCount, KeyHash.Mix(bucket.Keys[j]), bucket.Keys[j], bucket.Slots[j]);
+                Insert(_buckets, _bucketCount, KeyHash.IndexHash(bucket.Keys[j]), bucket.Keys[j], bucket.Slots[j]);
             bucket.Meta |= MovedFlag;
             _migrated++;
         }

@@ -46,7 +46,7 @@ public sealed class SparseTable : Table
         int n = keys.Length;
         for (int i = 0; i < Math.Min(Distance, n); i++)
         {
-            hashes[i] = KeyHash.Mix(keys[i]);
+            hashes[i] = KeyHash.IndexHash(keys[i]);
             _index.PrefetchBucket(hashes[i]);
         }
         for (int i = 0; i < n; i++)
@@ -55,7 +55,7 @@ public sealed class SparseTable : Table
             int ahead = i + Distance;
             if (ahead < n)
             {
-                ulong h = KeyHash.Mix(keys[ahead]);
+                ulong h = KeyHash.IndexHash(keys[ahead]);
                 hashes[ahead % Distance] = h;
                 _index.PrefetchBucket(h);
             }
