@@ -1,7 +1,6 @@
 using ParameterServer.Fast.Cli.CommandLine;
 using ParameterServer.Fast.Cluster.Operations;
 using ParameterServer.Fast.Transport.Connections;
-using ParameterServer.Fast.Transport.Security;
 
 namespace ParameterServer.Fast.Cli.Commands;
 
@@ -16,28 +15,12 @@ public static class DrainCommand
     public static int Run(string[] argv, TextWriter output)
     {
         var args = new Arguments("drain", argv);
-        string text = args.String("scheduler") ?? throw new UsageException("psf drain: --scheduler tcp://HOST:PORT is required (or PSF_SCHEDULER)");
-        Endpoint scheduler;
-        try
-        {
-            scheduler = Endpoint.Parse(text);
-        }
-        catch (FormatException e)
-        {
-            throw new UsageException($"psf drain: --scheduler: {e.Message}");
-        }
-        if (scheduler.Kind is not (TransportKind.Tcp or TransportKind.Shm))
-            throw new UsageException($"psf drain: --scheduler must be a tcp:// or shm:// address, got '{text}'");
+        Endpoint scheduler = OperatorArguments.Scheduler(args, "drain");
         int rank = args.Int("server", -1, 0, 1 << 16);
         if (rank < 0)
             throw new UsageException("psf drain: --server RANK is required (the rank psf status shows)");
         double timeout = args.Double("timeout", 120, 1, 3600);
-        ClusterSecret secret = ClusterSecret.FromEnvironment(args.String("secret-file"))
-            ?? throw new UsageException("psf drain: no cluster secret: set PSF_SECRET or pass --secret-file FILE (the job's)");
-        var tls = NodeCommands.ReadTls(args);
-        args.EnsureAllUsed();
-
-        ITransport transport = TransportFactory.Create(scheduler.Kind, secret, tls: tls);
+        ITransport transport = OperatorArguments.Transport(args, "drain", scheduler);
         try
         {
             DrainClient.DrainAsync(transport, scheduler, rank, TimeSpan.FromSeconds(timeout)).GetAwaiter().GetResult();

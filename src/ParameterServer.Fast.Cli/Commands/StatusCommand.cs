@@ -2,7 +2,6 @@ using ParameterServer.Fast.Cli.CommandLine;
 using ParameterServer.Fast.Cli.Reports;
 using ParameterServer.Fast.Cluster.Operations;
 using ParameterServer.Fast.Transport.Connections;
-using ParameterServer.Fast.Transport.Security;
 
 namespace ParameterServer.Fast.Cli.Commands;
 
@@ -16,26 +15,10 @@ public static class StatusCommand
     public static int Run(string[] argv, TextWriter output)
     {
         var args = new Arguments("status", argv);
-        string text = args.String("scheduler") ?? throw new UsageException("psf status: --scheduler tcp://HOST:PORT is required (or PSF_SCHEDULER)");
-        Endpoint scheduler;
-        try
-        {
-            scheduler = Endpoint.Parse(text);
-        }
-        catch (FormatException e)
-        {
-            throw new UsageException($"psf status: --scheduler: {e.Message}");
-        }
-        if (scheduler.Kind is not (TransportKind.Tcp or TransportKind.Shm))
-            throw new UsageException($"psf status: --scheduler must be a tcp:// or shm:// address, got '{text}'");
+        Endpoint scheduler = OperatorArguments.Scheduler(args, "status");
         double timeout = args.Double("timeout", 5, 0.1, 600);
         bool allRanges = args.Flag("ranges");
-        ClusterSecret secret = ClusterSecret.FromEnvironment(args.String("secret-file"))
-            ?? throw new UsageException("psf status: no cluster secret: set PSF_SECRET or pass --secret-file FILE (the job's)");
-        var tls = NodeCommands.ReadTls(args);
-        args.EnsureAllUsed();
-
-        ITransport transport = TransportFactory.Create(scheduler.Kind, secret, tls: tls);
+        ITransport transport = OperatorArguments.Transport(args, "status", scheduler);
         ClusterStatus status;
         try
         {
