@@ -64,7 +64,7 @@ public static class CliMain
               local             an embedded cluster on this machine training a model:
                                 --app sparse-lr|countmin|mlp|sum-check --servers N --workers M --transport inproc|shm|tcp|rdma
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
-                                [--tls] [--replicas R] [--kill server:N@SECONDS|worker:N@SECONDS] [--json FILE] [--report DIR] [--quiet]
+                                [--tls] [--replicas R [--replication-batch N]] [--kill server:N@SECONDS|worker:N@SECONDS] [--json FILE] [--report DIR] [--quiet]
                                 [--add server@SECONDS] [--drain server:RANK@SECONDS]   (servers joining or leaving; --replicas 2+)
                                 [--checkpoint-dir DIR --checkpoint-every N [--checkpoint-keep K]] [--resume]
                                 sparse-lr: [--algorithm block-prox|ftrl] [--blocks B] [--l1 L] [--l2 L]
@@ -78,6 +78,7 @@ public static class CliMain
                                 [--replicas R] [--json FILE] (the workers' final figures)
                                 [--checkpoint-dir DIR --checkpoint-every N [--checkpoint-keep K]] [--resume]
               server            a server: --scheduler tcp://HOST:PORT|shm://NAME [--listen tcp://HOST:PORT|shm://NAME] [--advertise HOST]
+                                [--replication-batch N] (pushes of one range replicated together at most; 16)
                                 [--checkpoint-dir DIR] (its path of the shared checkpoint folder, if not the scheduler's)
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
                                 (every node needs the same secret: PSF_SECRET or --secret-file FILE;

@@ -1,3 +1,4 @@
+using ParameterServer.Fast.Cluster.Nodes;
 using ParameterServer.Fast.Cli.CommandLine;
 using ParameterServer.Fast.Cli.Local;
 using ParameterServer.Fast.Transport.Connections;
@@ -65,6 +66,7 @@ public static class LocalCommand
             Workers = args.Int("workers", 2, 1, 256),
             Transport = args.Choice("transport", TransportKind.Tcp, s_transports),
             Replicas = args.Int("replicas", 1, 1, 8),
+            ReplicationBatch = args.Int("replication-batch", ServerNode.DefaultReplicationBatch, 1, 4096),
             Json = args.String("json"),
             Report = args.String("report"),
             Kills = [.. args.Strings("kill").Select(ParseKill)],

@@ -91,13 +91,14 @@ public static class NodeCommands
         string? advertise = args.String("advertise");
         // This server's path of the job's shared checkpoint folder, when it is mounted elsewhere than on the scheduler.
         string? checkpointDir = args.String("checkpoint-dir");
+        int replicationBatch = args.Int("replication-batch", ServerNode.DefaultReplicationBatch, 1, 4096);
         ClusterSecret secret = ReadSecret(args);
         using ILoggerFactory logs = Logging.Create();
         ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
         MetricsOptions? metricsOptions = MetricsArguments.Read(args);
         args.EnsureAllUsed();
         using MetricsEndpoint? metrics = MetricsArguments.Start(metricsOptions, output);
-        var server = new ServerNode(transport, listen, scheduler, logs.CreateLogger("server"), advertise) { CheckpointDirectory = checkpointDir };
+        var server = new ServerNode(transport, listen, scheduler, logs.CreateLogger("server"), advertise, replicationBatch) { CheckpointDirectory = checkpointDir };
         server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
         output.WriteLine($"psf server {server.Rank} serving");
         server.Stopped.GetAwaiter().GetResult();

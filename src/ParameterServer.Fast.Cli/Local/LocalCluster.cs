@@ -125,7 +125,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     {
         var servers = new List<ServerNode>();
         for (int s = 0; s < options.Servers; s++)
-            servers.Add(new ServerNode(transport, Listen($"server-{s}"), scheduler.Endpoint));
+            servers.Add(new ServerNode(transport, Listen($"server-{s}"), scheduler.Endpoint, replicationBatch: options.ReplicationBatch));
         await Task.WhenAll(servers.Select(s => s.StartAsync(cancellationToken))).ConfigureAwait(false);
         var workers = new List<WorkerClient>();
         for (int w = 0; w < options.Workers; w++)
@@ -144,7 +144,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         using var children = new ChildProcesses(log, environment);
         string schedulerAddress = scheduler.Endpoint.ToString();
         for (int s = 0; s < options.Servers; s++)
-            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", Listen($"server-{s}").ToString(), .. TlsArguments()]);
+            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", Listen($"server-{s}").ToString(), .. ServerArguments()]);
         for (int w = 0; w < options.Workers; w++)
             children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. app.ToArguments(), .. TlsArguments()]);
         Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);
@@ -217,6 +217,8 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
 
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
 
+    private string[] ServerArguments() => [.. TlsArguments(), "--replication-batch", options.ReplicationBatch.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+
     private long _serverKilledAtUnixMs;
     private Cluster.Replication.RebuildTiming _lastRebuild;
     private Cluster.Replication.RebuildTiming _lastRebalance;
@@ -239,7 +241,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             if (change.Add)
             {
                 string name = $"server {options.Servers + added++}";
-                children.Start(name, ["server", "--scheduler", schedulerAddress, "--listen", Listen(name.Replace(' ', '-')).ToString(), .. TlsArguments()]);
+                children.Start(name, ["server", "--scheduler", schedulerAddress, "--listen", Listen(name.Replace(' ', '-')).ToString(), .. ServerArguments()]);
                 log.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] started {name} into the running job; ranges move to it");
                 continue;
             }

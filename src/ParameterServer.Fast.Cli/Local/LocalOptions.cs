@@ -11,6 +11,8 @@ public sealed record LocalOptions
     public int Workers { get; init; } = 2;
     public TransportKind Transport { get; init; } = TransportKind.Tcp;
     public int Replicas { get; init; } = 1;
+    /// <summary>Pushes of one range a server replicates together at most (--replication-batch).</summary>
+    public int ReplicationBatch { get; init; } = Cluster.Nodes.ServerNode.DefaultReplicationBatch;
     public string? Json { get; init; }
     /// <summary>A folder for results.json, the figures as PNG and index.html.</summary>
     public string? Report { get; init; }

@@ -23,14 +23,18 @@ internal sealed class Inbox : IFrameHandler, IDisposable
     private readonly ILogger _logger;
     private readonly Action<IConnection, ReadOnlySpan<byte>> _onFrame;
     private readonly Action<IConnection, Exception?> _onClosed;
+    private readonly Action? _onIdle;
     private int _state;
     private int _runner;
     private long _queuedTicks;
 
     private readonly record struct Item(IConnection? Connection, PinnedBuffer? Buffer, int Length, Exception? ClosedError, Action? Work, long Arrived);
 
-    public Inbox(string name, ILogger logger, Action<IConnection, ReadOnlySpan<byte>> onFrame, Action<IConnection, Exception?> onClosed)
+    /// <param name="onIdle">Run in turn whenever the queue has just run dry, before letting go: work
+    /// that waits for a lull (a server's replication batches), never delayed past the last frame.</param>
+    public Inbox(string name, ILogger logger, Action<IConnection, ReadOnlySpan<byte>> onFrame, Action<IConnection, Exception?> onClosed, Action? onIdle = null)
     {
+        _onIdle = onIdle;
         _name = name;
         _logger = logger;
         _onFrame = onFrame;
@@ -104,6 +108,12 @@ internal sealed class Inbox : IFrameHandler, IDisposable
         while (true)
         {
             Drain();
+            if (_onIdle is not null)
+            {
+                Run(_onIdle);
+                if (!_queue.IsEmpty)
+                    continue;
+            }
             if (Interlocked.CompareExchange(ref _state, Idle, Running) != Running)
                 return;
             if (_queue.IsEmpty || !TryEnter())

@@ -126,7 +126,7 @@ public sealed partial class ServerNode
         _joiners.Sent(target);
         if (_joiners.Holds(target))
             return;
-        foreach ((ulong id, ChainForward forward) in _forwards.All.Where(f => f.Forward.Successor == target && !f.Forward.Sent).OrderBy(f => f.Id).ToList())
+        foreach ((ulong id, ChainForward forward) in _forwards.InOrder().Where(f => f.Forward.Successor == target && !f.Forward.Sent))
             SendForward(id, forward);
     }
 
@@ -146,20 +146,24 @@ public sealed partial class ServerNode
     private bool TakesChainUpdates(uint tableId, RangeAssignment part, int sender) =>
         (Array.IndexOf(part.Chain, (int)_nodeId) >= 0 && Array.IndexOf(part.Chain, sender) >= 0) || _copies.IsJoining(tableId, part.Range);
 
-    // After a map change, an update in flight from here is dropped when a worker's push it took as
-    // primary now has another primary (the worker is told "moved" and resends it there with the
-    // same request id, applied once), or when this server or the one it came from left the chain
-    // (that one's worker is told the same). Failures and rebuilds never trigger this: they remove
-    // only dead members, whose updates are resent anyway, or append new ones at the tail.
+    // After a map change, rows in flight from here are dropped when the workers' pushes they carry
+    // as primary now have another primary, or their range was split (the workers are told
+    // "moved" and resend under the new map with the same request ids: applied once, their rows
+    // marked anew), or when this server or the one they came from left the chain (that one's
+    // workers are told the same). Failures and rebuilds never trigger this: they remove only dead
+    // members, whose updates are resent anyway, or append new ones at the tail.
     private bool DropsForward(ChainForward forward, RangeAssignment part)
     {
-        bool keeps = forward.UpstreamIsWorker
+        bool keeps = part.Range == forward.Part && (forward.FromWorkers
             ? part.Primary == (int)_nodeId
-            : TakesChainUpdates(forward.TableId, part, forward.UpstreamServer);
+            : TakesChainUpdates(forward.TableId, part, forward.UpstreamServer));
         if (keeps)
             return false;
-        if (forward.UpstreamIsWorker)
-            SendMoved(forward.Upstream, forward.TableId, forward.WorkerRequestId);
+        if (forward.FromWorkers)
+        {
+            foreach (ChainUpstream upstream in forward.Upstreams)
+                SendMoved(upstream.Connection, forward.TableId, upstream.Id);
+        }
         return true;
     }
 

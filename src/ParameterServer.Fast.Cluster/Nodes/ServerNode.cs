@@ -49,17 +49,21 @@ public sealed partial class ServerNode : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, IConnection> _peers = new();
     private readonly ChainForwards _forwards = new();
     private readonly AppliedRequests _applied = new();
+    private readonly Replication.ReplicationBatcher _batcher;
     private float[] _valueBuffer = new float[1024];
 
     /// <param name="advertise">The host workers should dial, when the listen address is a wildcard (0.0.0.0, ::).</param>
-    public ServerNode(ITransport transport, Endpoint listenAt, Endpoint scheduler, ILogger? logger = null, string? advertise = null)
+    /// <param name="replicationBatch">Pushes of one range replicated together at most (see <see cref="Replication.ReplicationBatcher"/>).</param>
+    public ServerNode(ITransport transport, Endpoint listenAt, Endpoint scheduler, ILogger? logger = null, string? advertise = null,
+        int replicationBatch = DefaultReplicationBatch)
     {
+        _batcher = new Replication.ReplicationBatcher(replicationBatch);
         _advertise = advertise;
         _transport = transport;
         _listenAt = listenAt;
         _scheduler = scheduler;
         _logger = logger ?? NullLogger.Instance;
-        _inbox = new Inbox("psf-server", _logger, OnFrame, OnClosed);
+        _inbox = new Inbox("psf-server", _logger, OnFrame, OnClosed, FlushBatches);
     }
 
     public int Rank { get; private set; } = -1;
@@ -160,8 +164,10 @@ public sealed partial class ServerNode : IAsyncDisposable
                     ApplyMap(connection, ControlMessages.DecodeRangeMap(frame.Extras));
                     break;
                 case MessageType.Push:
-                case MessageType.Replicate:
                     Push(connection, frame);
+                    break;
+                case MessageType.Replicate:
+                    ReceiveRows(connection, frame);
                     break;
                 case MessageType.ReplicateAck:
                     if (_forwards.TryTake(frame.RequestId, out ChainForward? done))
@@ -193,6 +199,11 @@ public sealed partial class ServerNode : IAsyncDisposable
                     _logger.LogError("server: the scheduler refused to register this server: {Message}", refusal);
                     _registered.TrySetException(new InvalidOperationException($"the scheduler refused to register this server: {refusal}"));
                     Stop();
+                    break;
+                case MessageType.Error when connection != _schedulerConnection:
+                    // A peer server refused something this one sent (rows it could not take): say
+                    // so, never answer an error with an error, or two servers would trade them forever.
+                    _logger.LogWarning("server {Rank}: {Peer} refused request {Request}: {Message}", Rank, connection.RemoteName, frame.RequestId, FrameDecoder.ErrorMessage(frame));
                     break;
                 case MessageType.RangeTransfer:
                     StartRangeCopy(frame);
@@ -233,6 +244,9 @@ public sealed partial class ServerNode : IAsyncDisposable
     {
         if (_map is not null && map.Version <= _map.Version)
             return;
+        // Batches close under the map their pushes were applied under; RerouteForwards below
+        // sends them on under the new one.
+        FlushBatches();
         _map = map;
         foreach (TableLayout layout in map.Tables)
         {
@@ -296,33 +310,6 @@ public sealed partial class ServerNode : IAsyncDisposable
     {
         int position = Array.IndexOf(part.Chain, (int)_nodeId);
         return position >= 0 && position + 1 < part.Chain.Length ? part.Chain[position + 1] : null;
-    }
-
-    // After a map change: updates in flight to a successor that is gone go to the new one, or, when
-    // this server is now the chain's tail, are acknowledged — the surviving chain holds them.
-    private void RerouteForwards()
-    {
-        if (_forwards.Count == 0)
-            return;
-        foreach ((ulong id, ChainForward forward) in _forwards.All.ToList())
-        {
-            ServerTable table = _tables[forward.TableId];
-            RangeAssignment part = table.Layout.Ranges[table.Layout.PartOf(forward.Range?.Begin ?? forward.Keys![0])];
-            if (DropsForward(forward, part))
-            {
-                _forwards.TryTake(id, out _);
-            }
-            else if (ForwardTo(forward.TableId, part) is not int successor)
-            {
-                _forwards.TryTake(id, out _);
-                AckUpstream(forward);
-            }
-            else if (successor != forward.Successor || !forward.Sent)
-            {
-                forward.Successor = successor;
-                SendForward(id, forward);
-            }
-        }
     }
 
     // Files are written and read where the scheduler says: no other peer may name a path.
@@ -407,13 +394,12 @@ public sealed partial class ServerNode : IAsyncDisposable
             ? t
             : throw new KeyNotFoundException($"unknown table id {frame.TableId} (range map version {_map?.Version ?? 0})");
 
-    // A worker's push, or (Replicate) the same update passed down the replica chain: applied once
-    // per (worker, request id) however often it arrives, then passed to this server's successor in
-    // the range's chain; the push is acknowledged when the chain's tail holds it.
+    // A worker's push: applied once per (worker, request id) however often it arrives (with
+    // replicas), then batched for the range's chain (ServerNode.Replication.cs); acknowledged at
+    // once without replicas, and once the chain's tail holds the rows otherwise.
     private void Push(IConnection connection, in Frame frame)
     {
         long started = Stopwatch.GetTimestamp();
-        bool fromChain = frame.Type == MessageType.Replicate;
         ServerTable table = TableOf(frame);
         int width = table.Layout.Spec.Width;
         // Raw values are applied where they arrived (the transport's buffer or the shm ring);
@@ -425,12 +411,11 @@ public sealed partial class ServerNode : IAsyncDisposable
             return;
         CheckValueCount(table, (range is { } rr ? (long)rr.Size : keys.Length) * width, frame.ValueCount);
         RangeAssignment part = table.Layout.Ranges[table.Layout.PartOf(range?.Begin ?? (keys.IsEmpty ? 0 : keys[0]))];
-        if (fromChain ? !TakesChainUpdates(frame.TableId, part, (int)frame.Argument) : part.Primary != (int)_nodeId)
+        if (part.Primary != (int)_nodeId || (table.Replicated && !part.Range.Contains(Span(range, keys))))
         {
-            // The range moved (or this server left its chain): the worker resends under the new
-            // map; a predecessor that has not seen that map yet reroutes once it does.
-            if (!fromChain)
-                SendMoved(connection, frame.TableId, frame.RequestId);
+            // The range moved, or was split since the worker sliced this request: it resends
+            // under the new map with the same request id.
+            SendMoved(connection, frame.TableId, frame.RequestId);
             return;
         }
         if (!table.Replicated || _applied.TryRecord(frame.SenderId, frame.RequestId, frame.TableId, part.Range.Begin))
@@ -441,20 +426,15 @@ public sealed partial class ServerNode : IAsyncDisposable
                 PushKeys(table, frame, keys, values);
             PushesApplied++;
         }
-        _metrics?.RequestHandledSince(fromChain ? Operations.RequestKind.Replicate : Operations.RequestKind.Push, started);
-        if (ForwardTo(frame.TableId, part) is int successor)
-        {
-            var forward = new ChainForward(connection, !fromChain, fromChain ? (ulong)frame.Clock : frame.RequestId, frame.SenderId, frame.RequestId,
-                frame.TableId, range is null ? keys.ToArray() : null, range, values.ToArray(), started) { Successor = successor, UpstreamServer = fromChain ? (int)frame.Argument : 0 };
-            SendForward(_forwards.Add(forward), forward);
-            _metrics?.SetReplicationLag(_forwards.Count);
-            return;
-        }
-        if (fromChain)
-            _ = FrameOut.SendControl(connection, new FrameHeader(MessageType.ReplicateAck, frame.TableId, _nodeId, (ulong)frame.Clock));
+        _metrics?.RequestHandledSince(Operations.RequestKind.Push, started);
+        if (ForwardTo(frame.TableId, part) is not null)
+            Batch(table, part, range, keys, new ChainUpstream(connection, frame.RequestId, started), frame.SenderId);
         else
             AckPush(connection, frame.TableId, frame.RequestId, started);
     }
+
+    private static KeyRange Span(KeyRange? range, ReadOnlySpan<ulong> keys) =>
+        range ?? (keys.IsEmpty ? default : new KeyRange(keys[0], keys[^1] == ulong.MaxValue ? ulong.MaxValue : keys[^1] + 1));
 
     private void PushRange(ServerTable table, KeyRange range, ReadOnlySpan<float> values)
     {
@@ -501,36 +481,6 @@ public sealed partial class ServerNode : IAsyncDisposable
         new ServerTiming(ServerTiming.Micros(_inbox.CurrentQueuedTicks + Stopwatch.GetTimestamp() - started), 0).WriteTo(extras);
         _metrics?.Traffic(Operations.TrafficDirection.Sent, FrameLayout.HeaderSize + ServerTiming.Size);
         _ = FrameOut.SendControl(worker, new FrameHeader(MessageType.PushAck, tableId, _nodeId, requestId), extras);
-    }
-
-    private void AckUpstream(ChainForward forward)
-    {
-        double replicated = Stopwatch.GetElapsedTime(forward.Started).TotalSeconds;
-        _metrics?.Replicated(replicated);
-        if (forward.UpstreamIsWorker)
-            _metrics?.Waited(Operations.WaitCause.Replication, replicated);
-        _metrics?.SetReplicationLag(_forwards.Count);
-        if (forward.UpstreamIsWorker)
-            AckPush(forward.Upstream, forward.TableId, forward.WorkerRequestId, forward.Started);
-        else
-            _ = FrameOut.SendControl(forward.Upstream, new FrameHeader(MessageType.ReplicateAck, forward.TableId, _nodeId, forward.UpstreamId));
-    }
-
-    // The update goes on as the worker sent it (its worker and request id travel along, for the
-    // successor's duplicate check), with this server's forward id in the clock field for the ack.
-    private void SendForward(ulong id, ChainForward forward)
-    {
-        forward.Sent = false;
-        if (!_joiners.IsEmpty && _joiners.Holds(forward.Successor))
-            return; // sent after the range copy's frames (ReleaseHeldForwards)
-        if (!_peers.TryGetValue(forward.Successor, out IConnection? peer))
-            return; // sent once the connection is up (RerouteForwards after the map's peers connect)
-        // The argument names this server, so the successor can tell an update from its chain.
-        var header = new FrameHeader(MessageType.Replicate, forward.TableId, forward.Worker, forward.WorkerRequestId, (long)id, _nodeId);
-        KeyRangeOrList keyForm = forward.Range is { } r ? KeyRangeOrList.Range(r.Begin, r.End) : KeyRangeOrList.List;
-        ValueTask sent = FrameOut.SendData(peer, header, forward.Keys, keyForm, forward.Values, ValueEncoding.Raw);
-        forward.Sent = !sent.IsFaulted;
-        _ = sent;
     }
 
     private ReadOnlySpan<float> RawOrDecoded(in Frame frame)

@@ -73,6 +73,17 @@ internal sealed class ServerTable : IDisposable
         return table;
     }
 
+    /// <summary>The part holding all of <paramref name="range"/>: the rows of one range of the map are in one part.</summary>
+    public Table PartHolding(KeyRange range)
+    {
+        foreach ((KeyRange r, Table t) in _parts)
+        {
+            if (r.Contains(range))
+                return t;
+        }
+        throw new ArgumentOutOfRangeException(nameof(range), $"table '{Layout.Spec.Name}': range {range} is not held here in one part");
+    }
+
     /// <summary>Fills <paramref name="slices"/> with each part the sorted keys fall in and the slice of keys for it.</summary>
     public void Slice(ReadOnlySpan<ulong> keys, List<(Table Table, int Start, int Length)> slices)
     {

@@ -122,6 +122,24 @@ public abstract class Table : IDisposable
     /// <summary>Writes rows as <see cref="ExportRows"/> read them: weights and updater state, not through the updater.</summary>
     public void ImportRows(RowBlock rows) => TableRowWriter.Import(this, rows);
 
+    /// <summary>Floats that <paramref name="rows"/> whole rows (weights and updater state) take in <see cref="CopyRowsOut(ReadOnlySpan{ulong}, Span{float})"/>'s layout.</summary>
+    public long RowFloats(long rows) => TableRowCopy.FloatsFor(this, rows);
+
+    /// <summary>
+    /// Copies whole rows of sorted keys, weights then each updater state array, into
+    /// <paramref name="rows"/> (see <see cref="TableRowCopy"/>): replication of the state an
+    /// aggregation left. A key not in the table reads as a new row would be.
+    /// </summary>
+    public void CopyRowsOut(ReadOnlySpan<ulong> keys, Span<float> rows) => TableRowCopy.CopyOut(this, keys, rows);
+
+    /// <summary>Writes whole rows as <see cref="CopyRowsOut(ReadOnlySpan{ulong}, Span{float})"/> read them, not through the updater.</summary>
+    public void CopyRowsIn(ReadOnlySpan<ulong> keys, ReadOnlySpan<float> rows) => TableRowCopy.CopyIn(this, keys, rows);
+
+    /// <summary>The same for a range of a dense table: one block copy per array.</summary>
+    public void CopyRowsOut(KeyRange range, Span<float> rows) => TableRowCopy.CopyOut(this, range, rows);
+
+    public void CopyRowsIn(KeyRange range, ReadOnlySpan<float> rows) => TableRowCopy.CopyIn(this, range, rows);
+
     /// <summary>
     /// Makes room for <paramref name="rows"/> more rows at once, before a bulk import: a sparse
     /// table sizes its key index for them (see <see cref="SlotIndex.Reserve"/>). A dense table holds every row already.

@@ -41,7 +41,7 @@ internal sealed class TestCluster : IAsyncDisposable
     public static IEnumerable<string> Transports() => ["inproc", "tcp"];
 
     public static async Task<TestCluster> StartAsync(string transport, int servers, int workers, int replicas = 1, ParameterServer.Fast.Cluster.Checkpoints.CheckpointPolicy? checkpoints = null,
-        TimeSpan? replacementTimeout = null)
+        TimeSpan? replacementTimeout = null, int replicationBatch = ServerNode.DefaultReplicationBatch)
     {
         ClusterSecret secret = ClusterSecret.Generate();
         string job = Guid.NewGuid().ToString("N")[..8];
@@ -55,7 +55,7 @@ internal sealed class TestCluster : IAsyncDisposable
         scheduler.Start();
         var nodes = new List<ServerNode>();
         for (int s = 0; s < servers; s++)
-            nodes.Add(new ServerNode(t, listen($"server-{s}"), scheduler.Endpoint));
+            nodes.Add(new ServerNode(t, listen($"server-{s}"), scheduler.Endpoint, replicationBatch: replicationBatch));
         var cluster = new TestCluster(t, transport, scheduler, nodes);
         try
         {

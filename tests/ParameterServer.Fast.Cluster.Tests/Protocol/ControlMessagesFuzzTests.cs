@@ -23,6 +23,9 @@ public sealed class ControlMessagesFuzzTests
         yield return Case("table spec", d => ControlMessages.DecodeTableSpec(d), [.. ControlMessageSamples.Specs().Select(ControlMessages.Encode)]);
         yield return Case("range map", d => ControlMessages.DecodeRangeMap(d),
             ControlMessages.Encode(ControlMessageSamples.Map(1, 1)), ControlMessages.Encode(ControlMessageSamples.Map(3, 2)));
+        yield return Case("replicated rows", d => Cluster.Replication.ReplicatedRows.DecodeExtras(d, []),
+            Cluster.Replication.ReplicatedRows.EncodeExtras(new Core.Keys.KeyRange(0, 10), []),
+            Cluster.Replication.ReplicatedRows.EncodeExtras(new Core.Keys.KeyRange(5, 1UL << 40), [(65536u, 7UL), (65537u, 9UL)]));
     }
 
     private static TestCaseData Case(string name, Decoder decode, params byte[][] seeds) =>

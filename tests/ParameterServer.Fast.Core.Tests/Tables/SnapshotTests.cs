@@ -33,7 +33,7 @@ public class SnapshotTests
         for (int seed = 0; seed < 4; seed++)
         {
             var rng = new Random((seed * 7919) + (int)updater + (width * 31));
-            using Table original = Trained(kind, updater, width, rng, out TableSpec spec, out KeyRange owned);
+            using Table original = TrainedTables.Trained(kind, updater, width, rng, out TableSpec spec, out KeyRange owned);
             using Table restored = Table.Create(spec, owned);
             int capacity = seed switch { 0 => 1, 1 => 7, 2 => 64, _ => RowBlock.DefaultFloats / width };
             Copy(original, restored, capacity);
@@ -41,7 +41,7 @@ public class SnapshotTests
 
             // The restored table trains on exactly as the original: Adam's step counts, FTRL's z
             // and n, Adagrad's sums all came back.
-            ulong[] keys = RandomKeys(rng, owned, kind, 300);
+            ulong[] keys = TrainedTables.RandomKeys(rng, owned, kind, 300);
             float[] gradients = [.. Enumerable.Range(0, keys.Length * width).Select(_ => (float)((rng.NextDouble() * 2) - 1))];
             original.Push(keys, gradients);
             restored.Push(keys, gradients);
@@ -127,35 +127,6 @@ public class SnapshotTests
         Assert.That(row, Is.EqualTo(new float[2]), "nothing of a refused block is written");
     }
 
-    private static Table Trained(TableKind kind, UpdaterKind updater, int width, Random rng, out TableSpec spec, out KeyRange owned)
-    {
-        var settings = new UpdaterSettings(LearningRate: 0.05f, L1: 0.01f, L2: 0.001f);
-        var initializer = new TableInitializer(InitializerKind.Uniform, 0.1f, (ulong)rng.NextInt64());
-        spec = kind == TableKind.Dense
-            ? TableSpec.Dense("w", new KeyRange(1000, 1000 + (ulong)rng.Next(2, 900)), width, updater) with { Settings = settings, Initializer = initializer }
-            : TableSpec.Sparse("emb", width, updater) with { Settings = settings, Initializer = initializer, MaxRows = 1 << 16 };
-        // A server holds part of a table's range: a sub-range of it here.
-        owned = kind == TableKind.Dense ? spec.Range.Split(2)[rng.Next(2)] : new KeyRange(1UL << 20, 1UL << 62);
-        Table table = Table.Create(spec, owned);
-        for (int round = 0; round < 20; round++)
-        {
-            ulong[] keys = RandomKeys(rng, owned, kind, 200);
-            float[] values = [.. Enumerable.Range(0, keys.Length * width).Select(_ => (float)((rng.NextDouble() * 4) - 2))];
-            table.Push(keys, values);
-        }
-        return table;
-    }
-
-    private static ulong[] RandomKeys(Random rng, KeyRange owned, TableKind kind, int count)
-    {
-        // Sparse keys come from a small pool (so rows are updated many times) and the whole range.
-        ulong[] keys = [.. Enumerable.Range(0, rng.Next(1, count)).Select(_ =>
-            kind == TableKind.Dense || rng.Next(2) == 0
-                ? owned.Begin + ((ulong)rng.NextInt64() % Math.Min(owned.Size, 500))
-                : owned.Begin + ((ulong)rng.NextInt64() % owned.Size))];
-        return keys[..KeySet.SortUnique(keys)];
-    }
-
     private static void Copy(Table from, Table to, int capacity)
     {
         var block = new RowBlock(from.Width, from.Updater.StateCount, capacity);
@@ -170,8 +141,8 @@ public class SnapshotTests
         Assert.That(actual.RowCount, Is.EqualTo(expected.RowCount), context);
         foreach (ulong key in Keys(expected))
         {
-            int[][] want = Row(expected, key)!;
-            int[][]? got = Row(actual, key);
+            int[][] want = TrainedTables.RowBits(expected, key)!;
+            int[][]? got = TrainedTables.RowBits(actual, key);
             Assert.That(got, Is.Not.Null, $"{context}: key {key} is missing");
             for (int a = 0; a < want.Length; a++)
                 Assert.That(got![a], Is.EqualTo(want[a]), $"{context}: key {key}, array {a} (0 = weights, then states)");
@@ -187,26 +158,5 @@ public class SnapshotTests
             return keys;
         }
         return Enumerable.Range(0, (int)table.RowCount).Select(i => table.OwnedRange.Begin + (ulong)i);
-    }
-
-    // The bits of a row's weights and state values, straight from the row store.
-    private static int[][]? Row(Table table, ulong key)
-    {
-        int slot = table is SparseTable sparse ? sparse.Index.Find(key) : (int)(key - table.OwnedRange.Begin);
-        if (slot < 0)
-            return null;
-        var arrays = new int[1 + table.Updater.StateCount][];
-        arrays[0] = Bits(table.Store.WeightRows(slot, 1));
-        for (int s = 0; s < table.Updater.StateCount; s++)
-            arrays[s + 1] = Bits(table.Store.StateRows(s, slot, 1));
-        return arrays;
-    }
-
-    private static int[] Bits(Span<float> values)
-    {
-        int[] bits = new int[values.Length];
-        for (int i = 0; i < values.Length; i++)
-            bits[i] = BitConverter.SingleToInt32Bits(values[i]);
-        return bits;
     }
 }
