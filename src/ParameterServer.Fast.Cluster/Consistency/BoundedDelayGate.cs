@@ -44,4 +44,17 @@ public sealed class BoundedDelayGate<TRequest>(RangeClocks clocks)
             }
         }
     }
+
+    /// <summary>Takes out the held pulls <paramref name="leaves"/> picks (a range that moved away): their askers go elsewhere.</summary>
+    public void Evict(Func<TRequest, bool> leaves, List<TRequest> evicted)
+    {
+        for (int i = 0; i < _waiting.Count; i++)
+        {
+            if (leaves(_waiting[i].Request))
+            {
+                evicted.Add(_waiting[i].Request);
+                _waiting.RemoveAt(i--);
+            }
+        }
+    }
 }

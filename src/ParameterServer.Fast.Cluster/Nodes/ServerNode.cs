@@ -265,6 +265,7 @@ public sealed partial class ServerNode : IAsyncDisposable
                 else if (map.LiveWorkers[w] && !table.Clocks.IsLive(w))
                     table.Clocks.ReviveWorker(w);
             }
+            MoveHeldPulls(table);
             ReleasePulls(table);
         }
         _joiners.Prune(map, (int)_nodeId);
@@ -643,6 +644,26 @@ public sealed partial class ServerNode : IAsyncDisposable
             return;
         _metrics.SetClock(slowest);
         _metrics.SetClockLag(Math.Max(0, _fastestClock - slowest));
+    }
+
+    private readonly List<PendingPull> _movedPulls = [];
+
+    // Pulls held by bounded delay for a range this server no longer replicates (moved, drained,
+    // or split across chains) would be answered from rows that miss later pushes: their workers
+    // are told "moved" and ask the range's new server, as a pull arriving now would be.
+    private void MoveHeldPulls(ServerTable table)
+    {
+        if (table.Gate.WaitingCount == 0)
+            return;
+        _movedPulls.Clear();
+        table.Gate.Evict(pull =>
+        {
+            KeyRange span = pull.Range ?? ClockRange(table, pull.Keys);
+            RangeAssignment part = table.Layout.Ranges[table.Layout.PartOf(span.Begin)];
+            return !part.Chain.Contains((int)_nodeId) || !part.Range.Contains(span);
+        }, _movedPulls);
+        foreach (PendingPull pull in _movedPulls)
+            SendMoved(pull.Connection, table.Layout.Id, pull.RequestId);
     }
 
     private void ReleasePulls(ServerTable table)

@@ -110,6 +110,11 @@ public sealed partial class WorkerClient : IAsyncDisposable
             _servers[s.Id] = link;
             _lostServers.TryRemove(s.Id, out _);
             c.Start(link);
+            // A server that joined a running job has heard no clock of this worker: without one
+            // it would hold every bounded-delay pull for the ranges that moved to it until this
+            // worker's next iteration, which may itself wait on such a pull.
+            if (Clock > 0)
+                await FrameOut.SendControl(c, new FrameHeader(MessageType.Clock, 0, NodeId, 0, Clock)).ConfigureAwait(false);
         }
     }
 

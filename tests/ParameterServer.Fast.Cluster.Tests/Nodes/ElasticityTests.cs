@@ -102,6 +102,38 @@ public sealed class ElasticityTests
     }
 
     [TestCaseSource(typeof(TestCluster), nameof(TestCluster.Transports))]
+    public async Task APullHeldForARangeThatMovesAwayIsAnsweredFreshByItsNewServer(string transport)
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(transport, servers: 2, workers: 2, replicas: 2);
+        TableHandle dense = await cluster.DeclareEverywhereAsync(TableSpec.Dense("held-dense", new KeyRange(0, DenseRows), 1, UpdaterKind.Sum));
+        WorkerClient fast = cluster.Workers[0], slow = cluster.Workers[1];
+        await Bounded.Wait(fast.AdvanceClockAsync(), "clock 1");
+        await Bounded.Wait(slow.AdvanceClockAsync(), "clock 1");
+        await Bounded.Wait(fast.AdvanceClockAsync(), "clock 2");
+        RangeMap before = fast.Map;
+        // Sequential consistency at clock 2: held at every primary until the slow worker reaches 2.
+        float[] pulled = new float[DenseRows];
+        Task pull = fast.PullRangeAsync(dense, new KeyRange(0, DenseRows), pulled, new Delay(0)).AsTask();
+        await Task.Delay(200);
+        Assert.That(pull.IsCompleted, Is.False, "the pull waits for the slow worker");
+
+        Endpoint listen = transport == "inproc" ? Endpoint.Parse($"inproc://late-{Guid.NewGuid():N}") : Endpoint.Parse("tcp://127.0.0.1:0");
+        await using var late = new ServerNode(cluster.Transport, listen, cluster.Scheduler.Endpoint);
+        using (var cts = new CancellationTokenSource(ChangeTimeout))
+            await late.StartAsync(cts.Token);
+        int lateId = (int)NodeIds.Server(late.Rank);
+        RangeMap after = await WaitForSettled(cluster, m => m.Tables.SelectMany(t => t.Ranges).Any(a => a.Primary == lateId), "after the server joined");
+        TableLayout oldLayout = before.Table(dense.Id)!, newLayout = after.Table(dense.Id)!;
+        int left = newLayout.Ranges.Count(a => !a.Chain.Contains(oldLayout.Ranges[oldLayout.PartOf(a.Range.Begin)].Primary));
+        Assert.That(left, Is.GreaterThan(0), "some range left the server that held its pull");
+
+        await Bounded.Wait(slow.PushRangeAsync(dense, new KeyRange(0, DenseRows), Enumerable.Repeat(1f, DenseRows).ToArray()), "the slow worker's push");
+        await Bounded.Wait(slow.AdvanceClockAsync(), "clock 2");
+        await Bounded.Wait(pull, "the held pull", Bounded.Request);
+        Assert.That(pulled, Has.All.EqualTo(1f), $"every row, {left} of whose ranges moved away, holds the push made before the slow worker's clock");
+    }
+
+    [TestCaseSource(typeof(TestCluster), nameof(TestCluster.Transports))]
     public async Task AServerJoiningAJobWithoutReplicasIsRefusedWithTheReason(string transport)
     {
         await using TestCluster cluster = await TestCluster.StartAsync(transport, servers: 2, workers: 1, replicas: 1);

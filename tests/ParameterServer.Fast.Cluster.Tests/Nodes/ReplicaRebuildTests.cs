@@ -9,7 +9,7 @@ using Delay = ParameterServer.Fast.Cluster.Consistency.Consistency;
 namespace ParameterServer.Fast.Cluster.Tests.Nodes;
 
 /// <summary>
-/// Rebuilding replicas: with every range on two servers, a server dies in the middle of concurrent
+/// Rebuilding replicas: with every range on two (or three) servers, a server dies in the middle of concurrent
 /// pushes; the scheduler has the surviving tail of each shortened chain copy its range to a new
 /// member while the pushes go on, then names it in the chain. A second server then dies: without
 /// the rebuild the ranges it shared with the first would be gone; with it, every row still equals
@@ -25,15 +25,16 @@ public sealed class ReplicaRebuildTests
     private const int RoundsAfterLastKill = 20;
     private static readonly TimeSpan RebuildTimeout = TimeSpan.FromSeconds(30);
 
+    // Chains of three have a middle member, which passes the rows on and is itself rebuilt.
     public static IEnumerable<TestCaseData> Cases() =>
         from transport in TestCluster.Transports()
-        from servers in new[] { 3, 4 }
-        select new TestCaseData(transport, servers).SetName($"{{m}}({transport}, {servers} servers)");
+        from shape in new (int Servers, int Replicas)[] { (3, 2), (4, 2), (4, 3) }
+        select new TestCaseData(transport, shape.Servers, shape.Replicas).SetName($"{{m}}({transport}, {shape.Servers} servers, {shape.Replicas} replicas)");
 
     [TestCaseSource(nameof(Cases))]
-    public async Task AChainRebuiltAfterOneFailureSurvivesTheNextWithExactSums(string transport, int servers)
+    public async Task AChainRebuiltAfterOneFailureSurvivesTheNextWithExactSums(string transport, int servers, int replicas)
     {
-        await using TestCluster cluster = await TestCluster.StartAsync(transport, servers, workers: Workers, replicas: 2);
+        await using TestCluster cluster = await TestCluster.StartAsync(transport, servers, workers: Workers, replicas: replicas);
         TableHandle sparse = await cluster.DeclareEverywhereAsync(TableSpec.Sparse("rebuild-sparse", 1, UpdaterKind.Sum));
         TableHandle dense = await cluster.DeclareEverywhereAsync(TableSpec.Dense("rebuild-dense", new KeyRange(0, DenseRows), 1, UpdaterKind.Sum));
         ulong[] pool = [.. Enumerable.Range(0, 2000).Select(i => (ulong)i * 0x9E3779B97F4A7C15UL).Distinct().Order()];
@@ -48,16 +49,16 @@ public sealed class ReplicaRebuildTests
             Assert.That(await started.WaitAsync(TimeSpan.FromSeconds(30)), Is.True, "pushes started");
             int firstDead = (int)NodeIds.Server(cluster.Servers[1].Rank);
             await cluster.KillServerAsync(1);
-            await WaitForWholeChains(cluster, live: servers - 1, "after the first failure");
+            await WaitForWholeChains(cluster, replicas, live: servers - 1, "after the first failure");
             RangeMap rebuilt = cluster.Workers[0].Map;
             TestContext.Out.WriteLine($"first rebuild: {cluster.Scheduler.LastRebuild.Ranges} ranges, {cluster.Scheduler.LastRebuild.Rows} rows in {cluster.Scheduler.LastRebuild.Seconds:F3} s (map {rebuilt.Version})");
             Assert.That(cluster.Scheduler.LastRebuild.Ranges, Is.GreaterThan(0), "ranges were copied");
             // The rebuilt chains are whole again, without the dead server.
-            Assert.That(rebuilt.Tables.SelectMany(t => t.Ranges).All(a => a.Chain.Length == 2 && !a.Chain.Contains(firstDead)), Is.True,
-                "every chain has two live members after the rebuild");
+            Assert.That(rebuilt.Tables.SelectMany(t => t.Ranges).All(a => a.Chain.Length == replicas && !a.Chain.Contains(firstDead)), Is.True,
+                $"every chain has {replicas} live members after the rebuild");
             await cluster.KillServerAsync(2);
             if (servers - 2 >= 2)
-                await WaitForWholeChains(cluster, live: servers - 2, "after the second failure");
+                await WaitForWholeChains(cluster, replicas, live: servers - 2, "after the second failure");
             Volatile.Write(ref killsDone, 1);
         });
         await Bounded.Wait(Task.WhenAll(Enumerable.Range(0, Workers).Select(w => Task.Run(async () =>
@@ -114,10 +115,10 @@ public sealed class ReplicaRebuildTests
         return (keys, values, dense);
     }
 
-    // Until the workers' map has every chain at min(2, live servers) members and no copy is pending.
-    private static async Task WaitForWholeChains(TestCluster cluster, int live, string when)
+    // Until the workers' map has every chain at min(replicas, live servers) members and no copy is pending.
+    private static async Task WaitForWholeChains(TestCluster cluster, int replicas, int live, string when)
     {
-        int wanted = Math.Min(2, live);
+        int wanted = Math.Min(replicas, live);
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < RebuildTimeout)
         {
