@@ -117,12 +117,10 @@ int32_t psf_rdma_conn_create_with(const psf_rdma_ops *ops, uint32_t recv_slots,
                                   uint32_t slot_bytes, uint64_t region_bytes,
                                   uint64_t mr_cache_bytes, psf_rdma_conn **out);
 
-/* PSF_OK when conn is connected and not broken, else the status naming why (caller's name). */
-int32_t psf_rdma_usable(psf_rdma_conn *conn, const char *caller);
-
-/* PSF_E_INVALID unless data, token and a length of 1 .. half the peer's region are given. */
-int32_t psf_rdma_check_write(psf_rdma_conn *conn, const void *data, uint64_t length,
-                             const uint64_t *token);
+/* PSF_OK when conn is connected and not broken and data, token and a length of 1 .. half the
+ * peer's region are given; else the status naming why, under the caller's name. */
+int32_t psf_rdma_check_write(psf_rdma_conn *conn, const char *caller, const void *data,
+                             uint64_t length, const uint64_t *token);
 
 /* Posts one write with immediate of [data, data + length) under lkey into the peer's region,
  * after psf_rdma_check_write; entry is the cache registration it holds until completion, or

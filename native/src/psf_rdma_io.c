@@ -80,13 +80,16 @@ int32_t psf_rdma_send(psf_rdma_conn *conn, int32_t type, const void *data, uint3
     return post_message(conn, type, data, length);
 }
 
-int32_t psf_rdma_check_write(psf_rdma_conn *conn, const void *data, uint64_t length,
-                             const uint64_t *token)
+int32_t psf_rdma_check_write(psf_rdma_conn *conn, const char *caller, const void *data,
+                             uint64_t length, const uint64_t *token)
 {
+    int32_t status = usable(conn, caller);
+    if (status < 0)
+        return status;
     uint64_t region = conn->peer_region_bytes;
     if (data == NULL || token == NULL || length == 0 || length > region / 2 || length > UINT32_MAX)
-        return psf_fail(PSF_E_INVALID, "psf_rdma_write: %llu bytes; the peer's region takes "
-                        "1..%llu per write", (unsigned long long)length,
+        return psf_fail(PSF_E_INVALID, "%s: %llu bytes; the peer's region takes "
+                        "1..%llu per write", caller, (unsigned long long)length,
                         (unsigned long long)(region / 2));
     return PSF_OK;
 }
@@ -123,10 +126,7 @@ int32_t psf_rdma_post_write(psf_rdma_conn *conn, const void *data, uint64_t leng
 
 int32_t psf_rdma_write(psf_rdma_conn *conn, const void *data, uint64_t length, uint64_t *token)
 {
-    int32_t status = usable(conn, "psf_rdma_write");
-    if (status < 0)
-        return status;
-    status = psf_rdma_check_write(conn, data, length, token);
+    int32_t status = psf_rdma_check_write(conn, "psf_rdma_write", data, length, token);
     if (status < 0)
         return status;
     psf_rdma_mr_entry *entry;
@@ -138,8 +138,6 @@ int32_t psf_rdma_write(psf_rdma_conn *conn, const void *data, uint64_t length, u
         psf_rdma_mr_cache_put(&conn->mrs, entry);
     return status;
 }
-
-int32_t psf_rdma_usable(psf_rdma_conn *conn, const char *caller) { return usable(conn, caller); }
 
 static void enqueue(psf_rdma_conn *conn, psf_rdma_event event)
 {

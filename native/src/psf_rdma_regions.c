@@ -66,10 +66,7 @@ int32_t psf_rdma_region_deregister(psf_rdma_conn *conn, uint64_t id)
 int32_t psf_rdma_write_region(psf_rdma_conn *conn, uint64_t id, const void *data,
                               uint64_t length, uint64_t *token)
 {
-    int32_t status = psf_rdma_usable(conn, "psf_rdma_write_region");
-    if (status < 0)
-        return status;
-    status = psf_rdma_check_write(conn, data, length, token);
+    int32_t status = psf_rdma_check_write(conn, "psf_rdma_write_region", data, length, token);
     if (status < 0)
         return status;
     psf_rdma_region *region = find(conn, id);

@@ -281,13 +281,21 @@ static void writes_from_a_caller_region_go_in_place_under_its_key(void)
     close_pair(p);
 }
 
-static void a_write_from_memory_no_longer_registered_fails_on_the_wire(void)
+/* A connected pair whose end a registered `bytes` of `slab` as region 1. */
+static pair pair_with_region(uint8_t *slab, uint64_t bytes)
 {
     pair p = connected_pair(1 << 20);
+    uint32_t lkey;
+    CHECK(psf_rdma_region_register(p.a, 1, slab, bytes, &lkey) == PSF_OK);
+    return p;
+}
+
+static void a_write_from_memory_no_longer_registered_fails_on_the_wire(void)
+{
     static uint8_t slab[4096];
+    pair p = pair_with_region(slab, sizeof slab);
     uint32_t lkey;
     uint64_t token;
-    CHECK(psf_rdma_region_register(p.a, 1, slab, sizeof slab, &lkey) == PSF_OK);
     /* A region left registered at close is dropped with the connection. */
     CHECK(psf_rdma_region_register(p.b, 2, slab, sizeof slab, &lkey) == PSF_OK);
     CHECK(psf_rdma_write_region(p.a, 1, slab, sizeof slab, &token) == PSF_OK);
@@ -304,11 +312,9 @@ static void a_write_from_memory_no_longer_registered_fails_on_the_wire(void)
 
 static void a_deferring_fake_reads_the_source_only_when_polled(void)
 {
-    pair p = connected_pair(1 << 20);
     static uint8_t slab[4096];
-    uint32_t lkey;
+    pair p = pair_with_region(slab, sizeof slab);
     uint64_t token;
-    CHECK(psf_rdma_region_register(p.a, 1, slab, sizeof slab, &lkey) == PSF_OK);
     psf_rdma_fake_defer(true);
     memset(slab, 1, sizeof slab);
     CHECK(psf_rdma_write_region(p.a, 1, slab, sizeof slab, &token) == PSF_OK);

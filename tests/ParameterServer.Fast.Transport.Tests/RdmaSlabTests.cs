@@ -90,21 +90,13 @@ public class RdmaSlabTests
     public async Task ASegmentInsideARegisteredSlabIsWrittenFromTheSlabUnderItsKey()
     {
         using RowStore store = Slab();
-        (IConnection client, IConnection server, IListener listener) = await RdmaTests.Pair(TransportFixture.FakeRdma);
-        await using var _ = listener;
-        var received = new CollectingHandler();
-        client.Start(new CollectingHandler());
-        server.Start(received);
+        await using StartedPair pair = await StartedPair.Connect();
         Assert.That(store.TryGetWeightBytes(0, Rows, out ReadOnlyMemory<byte> rows), Is.True);
-        (byte[] header, byte[] tail) = Edges();
 
-        SendStatus status = ((IRegisteredMemorySender)client).SendInPlace(new FrameSegments(header, rows, tail));
+        await pair.SendAroundAndReceive(rows);
 
-        Assert.That(status, Is.EqualTo(SendStatus.Sent));
-        await received.WaitForFrames(1, s_wait);
-        Assert.That(received.Frames.Single(), Is.EqualTo(Concat(header, rows, tail)));
         // Writes: [total | header] staged, the rows in two writes from the slab, the tail staged.
-        uint slabKey = ((RdmaConnection)client).Slabs.LocalKeyOf(store.WeightsAddress);
+        uint slabKey = pair.Client.Slabs.LocalKeyOf(store.WeightsAddress);
         var fromSlab = Enumerable.Range(1, 2).Select(back => RdmaChannel.FakePostedWrite(back)).ToList();
         long slabBytes = (long)Rows * sizeof(float);
         Assert.That(fromSlab.Select(w => w.LocalKey), Is.All.EqualTo(slabKey));
@@ -112,35 +104,25 @@ public class RdmaSlabTests
             "the device read the rows in the slab itself: no staging copy");
         Assert.That(fromSlab.Sum(w => w.Length), Is.EqualTo(slabBytes));
         Assert.That(RdmaChannel.FakePostedWrite(0).LocalKey, Is.Not.EqualTo(slabKey), "the tail came from staging");
-        await client.DisposeAsync();
-        await server.DisposeAsync();
     }
 
     [Test]
     public async Task PooledMemoryOfTheGcHeapIsStagedAndArrivesWhole()
     {
         using RowStore store = Slab();
-        (IConnection client, IConnection server, IListener listener) = await RdmaTests.Pair(TransportFixture.FakeRdma);
-        await using var _ = listener;
-        var received = new CollectingHandler();
-        client.Start(new CollectingHandler());
-        server.Start(received);
-        (byte[] header, byte[] tail) = Edges();
+        await using StartedPair pair = await StartedPair.Connect();
         byte[] pooled = GC.AllocateArray<byte>(300_000, pinned: true); // as frame buffers are
         Random.Shared.NextBytes(pooled);
 
-        Assert.That(((IRegisteredMemorySender)client).SendInPlace(new FrameSegments(header, pooled, tail)), Is.EqualTo(SendStatus.Sent));
+        await pair.SendAroundAndReceive(pooled);
 
-        await received.WaitForFrames(1, s_wait);
-        Assert.That(received.Frames.Single(), Is.EqualTo(Concat(header, pooled, tail)));
+        nint first = Marshal.UnsafeAddrOfPinnedArrayElement(pooled, 0), last = Marshal.UnsafeAddrOfPinnedArrayElement(pooled, pooled.Length - 1);
         for (int back = 0; back < 3; back++)
         {
-            (nint Address, long Length, uint LocalKey) write = RdmaChannel.FakePostedWrite(back);
-            Assert.That(write.Address + write.Length <= Marshal.UnsafeAddrOfPinnedArrayElement(pooled, 0) || write.Address >= Marshal.UnsafeAddrOfPinnedArrayElement(pooled, pooled.Length - 1),
-                Is.True, "no write read the GC array itself (nor registered it): it was copied into staging");
+            (nint address, long length, _) = RdmaChannel.FakePostedWrite(back);
+            Assert.That(address + length <= first || address > last, Is.True,
+                "no write read the GC array itself (nor registered it): it was copied into staging");
         }
-        await client.DisposeAsync();
-        await server.DisposeAsync();
     }
 
     [Test]
@@ -149,32 +131,20 @@ public class RdmaSlabTests
         // 1 M rows reserved (4 MiB), 100 000 used: the first 2 MiB are committed and registered;
         // the reservation beyond is mapped (zero pages) but not registered.
         using RowStore store = Slab(Rows, maxRows: 1 << 20);
-        (IConnection client, IConnection server, IListener listener) = await RdmaTests.Pair(TransportFixture.FakeRdma);
-        await using var _ = listener;
-        var received = new CollectingHandler();
-        client.Start(new CollectingHandler());
-        server.Start(received);
-        (byte[] header, byte[] tail) = Edges();
+        await using StartedPair pair = await StartedPair.Connect();
         const int registeredBytes = 2 << 20;
         using var across = new SlabWindow(store, registeredBytes - 200_000, 300_000);
-        var connection = (RdmaConnection)client;
 
-        Assert.That(((IRegisteredMemorySender)client).SendInPlace(new FrameSegments(header, across.Memory, tail)), Is.EqualTo(SendStatus.Sent));
-        await received.WaitForFrames(1, s_wait);
-        Assert.That(received.Frames.Last(), Is.EqualTo(Concat(header, across.Memory, tail)));
-        uint slabKey = connection.Slabs.LocalKeyOf(store.WeightsAddress);
+        await pair.SendAroundAndReceive(across.Memory);
+
+        uint slabKey = pair.Client.Slabs.LocalKeyOf(store.WeightsAddress);
         for (int back = 0; back < 3; back++)
             Assert.That(RdmaChannel.FakePostedWrite(back).LocalKey, Is.Not.EqualTo(slabKey), "staged: the segment is not inside one registration");
-
         store.EnsureRows(600_000); // commits the other 2 MiB: the slab is registered anew, whole
-        uint grownKey = connection.Slabs.LocalKeyOf(store.WeightsAddress);
+        uint grownKey = pair.Client.Slabs.LocalKeyOf(store.WeightsAddress);
         Assert.That(grownKey, Is.Not.Zero.And.Not.EqualTo(slabKey));
-        Assert.That(((IRegisteredMemorySender)client).SendInPlace(new FrameSegments(header, across.Memory, tail)), Is.EqualTo(SendStatus.Sent));
-        await received.WaitForFrames(1, s_wait);
-        Assert.That(received.Frames.Last(), Is.EqualTo(Concat(header, across.Memory, tail)));
+        await pair.SendAroundAndReceive(across.Memory);
         Assert.That(RdmaChannel.FakePostedWrite(1).LocalKey, Is.EqualTo(grownKey), "inside the grown registration: written in place");
-        await client.DisposeAsync();
-        await server.DisposeAsync();
     }
 
     [Test]
@@ -206,6 +176,51 @@ public class RdmaSlabTests
         Assert.That(received.Frames.Single(), Is.EqualTo(expected), "the answer holds the rows as they were when it was sent");
         await client.DisposeAsync();
         await server.DisposeAsync();
+    }
+
+    /// <summary>Two started fake connections; sends from the client frame a segment between a random header and tail.</summary>
+    private sealed class StartedPair : IAsyncDisposable
+    {
+        private readonly IConnection _server;
+        private readonly IListener _listener;
+
+        private StartedPair(RdmaConnection client, IConnection server, IListener listener)
+        {
+            Client = client;
+            _server = server;
+            _listener = listener;
+        }
+
+        public RdmaConnection Client { get; }
+
+        public CollectingHandler Received { get; } = new();
+
+        public static async Task<StartedPair> Connect()
+        {
+            (IConnection client, IConnection server, IListener listener) = await RdmaTests.Pair(TransportFixture.FakeRdma);
+            var pair = new StartedPair((RdmaConnection)client, server, listener);
+            client.Start(new CollectingHandler());
+            server.Start(pair.Received);
+            return pair;
+        }
+
+        /// <summary>Sends header + <paramref name="middle"/> + tail in place and checks that exactly that arrives.</summary>
+        public async Task SendAroundAndReceive(ReadOnlyMemory<byte> middle)
+        {
+            (byte[] header, byte[] tail) = Edges();
+            int before = Received.Frames.Count;
+            Assert.That(((IRegisteredMemorySender)Client).SendInPlace(new FrameSegments(header, middle, tail)), Is.EqualTo(SendStatus.Sent));
+            await Received.WaitForFrames(1, s_wait);
+            Assert.That(Received.Frames.Count, Is.EqualTo(before + 1));
+            Assert.That(Received.Frames.Last(), Is.EqualTo(Concat(header, middle, tail)));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Client.DisposeAsync();
+            await _server.DisposeAsync();
+            await _listener.DisposeAsync();
+        }
     }
 
     /// <summary>
