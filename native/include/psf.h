@@ -141,6 +141,26 @@ PSF_API int32_t psf_rdma_send(psf_rdma_conn *conn, int32_t type, const void *dat
 PSF_API int32_t psf_rdma_write(psf_rdma_conn *conn, const void *data, uint64_t length,
                                uint64_t *token);
 
+/* Registers [addr, addr + length), memory the caller owns (a table's slab), with this
+ * connection's protection domain under the caller's `id`, for psf_rdma_write_region; *lkey gets
+ * its local key. Registering an id again (the region grew) registers the new extent first and
+ * then drops the old one, so a refusal leaves the old registration in place. The caller must
+ * deregister a region before it frees or unmaps the memory: the device reads registered pages,
+ * and freed ones could be remapped. PSF_E_INVALID, PSF_E_NOMEM, PSF_E_CLOSED, PSF_E_SYSTEM (the
+ * device refused, e.g. the memlock limit). */
+PSF_API int32_t psf_rdma_region_register(psf_rdma_conn *conn, uint64_t id, void *addr,
+                                         uint64_t length, uint32_t *lkey);
+
+/* Drops the registration of region `id` (also on a failed connection). PSF_E_INVALID for an
+ * unknown id. */
+PSF_API int32_t psf_rdma_region_deregister(psf_rdma_conn *conn, uint64_t id);
+
+/* psf_rdma_write from inside region `id`, with its registration and no copy: PSF_E_INVALID
+ * when [data, data + length) does not lie inside it. The device reads the memory after the
+ * call: keep it unchanged until the WRITTEN event with *token. */
+PSF_API int32_t psf_rdma_write_region(psf_rdma_conn *conn, uint64_t id, const void *data,
+                                      uint64_t length, uint64_t *token);
+
 /* Reaps completions and returns 1 with the next event in *event, 0 when there is none, or
  * PSF_E_CLOSED after a failed completion. Never blocks. */
 PSF_API int32_t psf_rdma_poll(psf_rdma_conn *conn, psf_rdma_event *event);
@@ -174,6 +194,17 @@ PSF_API int32_t psf_rdma_fake_fail_next(int32_t status);
 
 /* Memory registrations made and dropped by the fake so far (equal when nothing leaked). */
 PSF_API int32_t psf_rdma_fake_counts(uint64_t *registrations, uint64_t *deregistrations);
+
+/* The local side of an RDMA write posted on any fake connection, `back` writes before the last
+ * (0: the last; the fake keeps 16): where the device read from, how many bytes, under which
+ * local key (0s when there is none). */
+PSF_API int32_t psf_rdma_fake_posted_write(uint32_t back, uint64_t *addr, uint64_t *length,
+                                           uint32_t *lkey);
+
+/* Non-zero: from now on the fake executes posted sends and writes only when the sender's
+ * completion queue is polled, as a device reads memory some time after the post; zero: at the
+ * post again. */
+PSF_API int32_t psf_rdma_fake_set_deferred(int32_t deferred);
 
 /* ---- shared-memory connection ----
  *

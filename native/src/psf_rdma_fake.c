@@ -2,6 +2,7 @@
  * checking what a real RC device checks (states, posted receives, rkeys and bounds), and
  * report violations as error completions, never as crashes. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,8 @@
 #define FAKE_MAX_MRS 1024
 #define FAKE_CQ_DEPTH 8192
 #define FAKE_QPN_BASE 0x100
+/* Work requests a deferring fake holds per queue pair before it executes them regardless. */
+#define FAKE_MAX_PENDING 256
 
 enum { FAKE_RESET, FAKE_INIT, FAKE_RTR, FAKE_RTS };
 
@@ -29,6 +32,8 @@ typedef struct fake_qp {
     fake_cq *cq;
     fake_recv *recvs;          /* FIFO of posted receives */
     uint32_t recv_depth, recv_head, recv_count;
+    psf_rdma_send_wr pending[FAKE_MAX_PENDING]; /* posted, not yet executed (deferring fake) */
+    uint32_t pending_count;
 } fake_qp;
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -37,6 +42,11 @@ static psf_rdma_mr s_mrs[FAKE_MAX_MRS];
 static uint32_t s_next_key = 1;
 static int32_t s_fail_next;
 static uint64_t s_registrations, s_deregistrations;
+/* The last writes posted, newest at s_writes_posted - 1 (mod the ring). */
+#define FAKE_WRITE_HISTORY 16
+static psf_rdma_send_wr s_writes[FAKE_WRITE_HISTORY];
+static uint64_t s_writes_posted;
+static bool s_defer;
 
 void psf_rdma_fake_reset(void)
 {
@@ -45,12 +55,32 @@ void psf_rdma_fake_reset(void)
     memset(s_mrs, 0, sizeof s_mrs);
     s_fail_next = 0;
     s_registrations = s_deregistrations = 0;
+    memset(s_writes, 0, sizeof s_writes);
+    s_writes_posted = 0;
+    s_defer = false;
     pthread_mutex_unlock(&s_lock);
 }
 
 void psf_rdma_fake_fail_next_send(int32_t status) { s_fail_next = status; }
 uint64_t psf_rdma_fake_registrations(void) { return s_registrations; }
 uint64_t psf_rdma_fake_deregistrations(void) { return s_deregistrations; }
+
+void psf_rdma_fake_defer(bool defer)
+{
+    pthread_mutex_lock(&s_lock);
+    s_defer = defer;
+    pthread_mutex_unlock(&s_lock);
+}
+
+psf_rdma_send_wr psf_rdma_fake_write_posted(uint32_t back)
+{
+    psf_rdma_send_wr found = { 0 };
+    pthread_mutex_lock(&s_lock);
+    if (back < FAKE_WRITE_HISTORY && back < s_writes_posted)
+        found = s_writes[(s_writes_posted - 1 - back) % FAKE_WRITE_HISTORY];
+    pthread_mutex_unlock(&s_lock);
+    return found;
+}
 
 static int32_t fake_open(void **ctx, psf_rdma_port *port)
 {
@@ -191,6 +221,18 @@ static void complete(fake_cq *cq, psf_rdma_wc wc)
     }
 }
 
+/* A device reads local memory only through a live registration of it under that lkey. */
+static bool covered_by_lkey(const void *addr, uint32_t length, uint32_t lkey)
+{
+    for (int i = 0; i < FAKE_MAX_MRS; i++) {
+        const uint8_t *start = s_mrs[i].addr;
+        if (start != NULL && s_mrs[i].lkey == lkey && start <= (const uint8_t *)addr &&
+            (const uint8_t *)addr + length <= start + s_mrs[i].length)
+            return true;
+    }
+    return false;
+}
+
 static const psf_rdma_mr *find_rkey(uint32_t rkey)
 {
     for (int i = 0; i < FAKE_MAX_MRS; i++)
@@ -199,19 +241,17 @@ static const psf_rdma_mr *find_rkey(uint32_t rkey)
     return NULL;
 }
 
-/* Executes a send or write at once: the fake has no wire, so delivery is synchronous. */
-static int32_t fake_post_send(void *qp, const psf_rdma_send_wr *wr)
+/* Executes one send or write (under s_lock): the fake has no wire, so delivery is a memcpy. */
+static void execute(fake_qp *self, const psf_rdma_send_wr *wr)
 {
-    fake_qp *self = qp;
-    if (self->state != FAKE_RTS)
-        return psf_fail(PSF_E_SYSTEM, "fake verbs: post_send on qp %u before RTS", self->qpn);
-    pthread_mutex_lock(&s_lock);
     psf_rdma_wc done = { .wr_id = wr->wr_id, .opcode = wr->opcode, .byte_len = wr->length };
     uint32_t slot = self->peer_qpn - FAKE_QPN_BASE;
     fake_qp *peer = slot < FAKE_MAX_QPS ? s_qps[slot] : NULL;
     if (s_fail_next != 0) {
         done.status = s_fail_next;
         s_fail_next = 0;
+    } else if (!covered_by_lkey(wr->addr, wr->length, wr->lkey)) {
+        done.status = PSF_RDMA_FAKE_WC_LOC_PROT; /* the source is not (or no longer) registered */
     } else if (peer == NULL || peer->recv_count == 0) {
         done.status = PSF_RDMA_FAKE_WC_RNR_RETRY_EXC; /* nobody posted a receive */
     } else {
@@ -240,6 +280,39 @@ static int32_t fake_post_send(void *qp, const psf_rdma_send_wr *wr)
     }
     done.status_text = done.status == 0 ? "success" : "fake error";
     complete(self->cq, done);
+}
+
+/* A deferring fake executes a queue pair's work requests when its completion queue is polled,
+ * in order, as a device reads the memory some time after the post: a caller that changes the
+ * memory before it sees the completion sends the changed bytes, as it would on hardware. */
+static void execute_pending(fake_cq *cq)
+{
+    for (int i = 0; i < FAKE_MAX_QPS; i++) {
+        fake_qp *qp = s_qps[i];
+        if (qp == NULL || qp->cq != cq)
+            continue;
+        for (uint32_t k = 0; k < qp->pending_count; k++)
+            execute(qp, &qp->pending[k]);
+        qp->pending_count = 0;
+    }
+}
+
+static int32_t fake_post_send(void *qp, const psf_rdma_send_wr *wr)
+{
+    fake_qp *self = qp;
+    if (self->state != FAKE_RTS)
+        return psf_fail(PSF_E_SYSTEM, "fake verbs: post_send on qp %u before RTS", self->qpn);
+    pthread_mutex_lock(&s_lock);
+    if (wr->opcode == PSF_RDMA_OP_WRITE_IMM)
+        s_writes[s_writes_posted++ % FAKE_WRITE_HISTORY] = *wr;
+    if (s_defer && self->pending_count < FAKE_MAX_PENDING) {
+        self->pending[self->pending_count++] = *wr;
+    } else {
+        for (uint32_t k = 0; k < self->pending_count; k++) /* keep the order */
+            execute(self, &self->pending[k]);
+        self->pending_count = 0;
+        execute(self, wr);
+    }
     pthread_mutex_unlock(&s_lock);
     return PSF_OK;
 }
@@ -265,6 +338,7 @@ static int32_t fake_poll_cq(void *cq, psf_rdma_wc *wc, int32_t max)
 {
     fake_cq *queue = cq;
     pthread_mutex_lock(&s_lock);
+    execute_pending(queue);
     int32_t count = 0;
     while (count < max && queue->count > 0) {
         wc[count] = queue->entries[queue->head];

@@ -56,6 +56,15 @@
 #define PSF_RDMA_WR_KIND  (3ull << 62)
 
 #define PSF_RDMA_MAX_SLOTS 4096u
+/* Caller regions (tables' slabs) per connection: a server holds a handful of tables, each a
+ * weights slab, so a linear scan of up to this many beats any index. */
+#define PSF_RDMA_MAX_REGIONS 1024u
+
+/* Memory the caller registered itself (psf_rdma_region_register), written from in place. */
+typedef struct psf_rdma_region {
+    uint64_t id;
+    psf_rdma_mr mr;
+} psf_rdma_region;
 /* Send slots: enough to keep a link busy; more would only hold memory. */
 #define PSF_RDMA_MAX_SEND_SLOTS 256u
 
@@ -91,9 +100,12 @@ struct psf_rdma_conn {
     uint32_t send_slots;
     uint32_t *send_free;
     uint32_t send_free_count;
-    psf_rdma_mr_entry **write_mrs;  /* by ticket % peer_slots: registrations in flight */
+    psf_rdma_mr_entry **write_mrs;  /* by ticket % peer_slots: registrations in flight (NULL
+                                     * for a write from a caller region) */
     uint64_t next_ticket;
     psf_rdma_mr_cache mrs;
+    psf_rdma_region *regions;       /* caller regions, unordered */
+    uint32_t region_count, region_cap;
 
     /* events reaped but not yet handed out */
     psf_rdma_event *ready;
@@ -104,6 +116,20 @@ struct psf_rdma_conn {
 int32_t psf_rdma_conn_create_with(const psf_rdma_ops *ops, uint32_t recv_slots,
                                   uint32_t slot_bytes, uint64_t region_bytes,
                                   uint64_t mr_cache_bytes, psf_rdma_conn **out);
+
+/* PSF_OK when conn is connected and not broken and data, token and a length of 1 .. half the
+ * peer's region are given; else the status naming why, under the caller's name. */
+int32_t psf_rdma_check_write(psf_rdma_conn *conn, const char *caller, const void *data,
+                             uint64_t length, const uint64_t *token);
+
+/* Posts one write with immediate of [data, data + length) under lkey into the peer's region,
+ * after psf_rdma_check_write; entry is the cache registration it holds until completion, or
+ * NULL. PSF_E_AGAIN without credit or room. */
+int32_t psf_rdma_post_write(psf_rdma_conn *conn, const void *data, uint64_t length, uint32_t lkey,
+                            psf_rdma_mr_entry *entry, uint64_t *token);
+
+/* Deregisters every caller region (the queue pair is gone or going). */
+void psf_rdma_regions_clear(psf_rdma_conn *conn);
 
 /* Marks the connection broken and records why; returns PSF_E_CLOSED. */
 int32_t psf_rdma_break(psf_rdma_conn *conn, const char *what, const psf_rdma_wc *wc);

@@ -80,16 +80,24 @@ int32_t psf_rdma_send(psf_rdma_conn *conn, int32_t type, const void *data, uint3
     return post_message(conn, type, data, length);
 }
 
-int32_t psf_rdma_write(psf_rdma_conn *conn, const void *data, uint64_t length, uint64_t *token)
+int32_t psf_rdma_check_write(psf_rdma_conn *conn, const char *caller, const void *data,
+                             uint64_t length, const uint64_t *token)
 {
-    int32_t status = usable(conn, "psf_rdma_write");
+    int32_t status = usable(conn, caller);
     if (status < 0)
         return status;
     uint64_t region = conn->peer_region_bytes;
     if (data == NULL || token == NULL || length == 0 || length > region / 2 || length > UINT32_MAX)
-        return psf_fail(PSF_E_INVALID, "psf_rdma_write: %llu bytes; the peer's region takes "
-                        "1..%llu per write", (unsigned long long)length,
+        return psf_fail(PSF_E_INVALID, "%s: %llu bytes; the peer's region takes "
+                        "1..%llu per write", caller, (unsigned long long)length,
                         (unsigned long long)(region / 2));
+    return PSF_OK;
+}
+
+int32_t psf_rdma_post_write(psf_rdma_conn *conn, const void *data, uint64_t length, uint32_t lkey,
+                            psf_rdma_mr_entry *entry, uint64_t *token)
+{
+    uint64_t region = conn->peer_region_bytes;
     if (conn->credits < 2)
         return PSF_E_AGAIN;
     /* Contiguous in the peer's region: skip its tail when the write would wrap. */
@@ -99,28 +107,36 @@ int32_t psf_rdma_write(psf_rdma_conn *conn, const void *data, uint64_t length, u
         start += region - start % region;
     if (start + aligned - conn->peer_released > region)
         return PSF_E_AGAIN;
-    psf_rdma_mr_entry *entry;
-    status = psf_rdma_mr_cache_get(&conn->mrs, (void *)(uintptr_t)data, length, &entry);
-    if (status < 0)
-        return status;
     uint64_t ticket = conn->next_ticket;
     psf_rdma_send_wr wr = {
         .wr_id = PSF_RDMA_WR_WRITE | ticket, .opcode = PSF_RDMA_OP_WRITE_IMM, .addr = data,
-        .length = (uint32_t)length, .lkey = entry->mr.lkey,
+        .length = (uint32_t)length, .lkey = lkey,
         .remote_addr = conn->peer_region_addr + start % region, .rkey = conn->peer_rkey,
         .imm = (uint32_t)(start % region / PSF_RDMA_WRITE_ALIGN),
     };
     conn->write_mrs[ticket % conn->peer_slots] = entry;
-    status = conn->ops->post_send(conn->qp, &wr);
-    if (status < 0) {
-        psf_rdma_mr_cache_put(&conn->mrs, entry);
+    if (conn->ops->post_send(conn->qp, &wr) < 0)
         return psf_rdma_break(conn, "post_send refused", NULL);
-    }
     conn->next_ticket++;
     conn->credits--;
     conn->written = start + aligned;
     *token = ticket;
     return PSF_OK;
+}
+
+int32_t psf_rdma_write(psf_rdma_conn *conn, const void *data, uint64_t length, uint64_t *token)
+{
+    int32_t status = psf_rdma_check_write(conn, "psf_rdma_write", data, length, token);
+    if (status < 0)
+        return status;
+    psf_rdma_mr_entry *entry;
+    status = psf_rdma_mr_cache_get(&conn->mrs, (void *)(uintptr_t)data, length, &entry);
+    if (status < 0)
+        return status;
+    status = psf_rdma_post_write(conn, data, length, entry->mr.lkey, entry, token);
+    if (status < 0)
+        psf_rdma_mr_cache_put(&conn->mrs, entry);
+    return status;
 }
 
 static void enqueue(psf_rdma_conn *conn, psf_rdma_event event)
@@ -196,7 +212,9 @@ static int32_t on_completion(psf_rdma_conn *conn, const psf_rdma_wc *wc)
         return PSF_OK;
     }
     if (kind == PSF_RDMA_WR_WRITE) {
-        psf_rdma_mr_cache_put(&conn->mrs, conn->write_mrs[index % conn->peer_slots]);
+        psf_rdma_mr_entry *entry = conn->write_mrs[index % conn->peer_slots];
+        if (entry != NULL)
+            psf_rdma_mr_cache_put(&conn->mrs, entry);
         enqueue(conn, (psf_rdma_event){ PSF_RDMA_EVENT_WRITTEN, 0, wc->byte_len, NULL, index });
         return PSF_OK;
     }

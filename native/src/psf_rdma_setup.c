@@ -208,6 +208,7 @@ int32_t psf_rdma_close(psf_rdma_conn *conn)
     if (conn->qp != NULL)
         ops->destroy_qp(conn->qp);
     psf_rdma_mr_cache_clear(&conn->mrs);
+    psf_rdma_regions_clear(conn);
     if (conn->send_mr.handle != NULL)
         ops->dereg_mr(&conn->send_mr);
     if (conn->recv_mr.handle != NULL)

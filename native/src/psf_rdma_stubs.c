@@ -38,6 +38,26 @@ int32_t psf_rdma_write(psf_rdma_conn *conn, const void *data, uint64_t length, u
     return PSF_RDMA_MISSING;
 }
 
+int32_t psf_rdma_region_register(psf_rdma_conn *conn, uint64_t id, void *addr, uint64_t length,
+                                 uint32_t *lkey)
+{
+    (void)conn, (void)id, (void)addr, (void)length, (void)lkey;
+    return PSF_RDMA_MISSING;
+}
+
+int32_t psf_rdma_region_deregister(psf_rdma_conn *conn, uint64_t id)
+{
+    (void)conn, (void)id;
+    return PSF_RDMA_MISSING;
+}
+
+int32_t psf_rdma_write_region(psf_rdma_conn *conn, uint64_t id, const void *data,
+                              uint64_t length, uint64_t *token)
+{
+    (void)conn, (void)id, (void)data, (void)length, (void)token;
+    return PSF_RDMA_MISSING;
+}
+
 int32_t psf_rdma_poll(psf_rdma_conn *conn, psf_rdma_event *event)
 {
     (void)conn, (void)event;
@@ -80,5 +100,17 @@ int32_t psf_rdma_fake_fail_next(int32_t status)
 int32_t psf_rdma_fake_counts(uint64_t *registrations, uint64_t *deregistrations)
 {
     (void)registrations, (void)deregistrations;
+    return PSF_RDMA_MISSING;
+}
+
+int32_t psf_rdma_fake_posted_write(uint32_t back, uint64_t *addr, uint64_t *length, uint32_t *lkey)
+{
+    (void)back, (void)addr, (void)length, (void)lkey;
+    return PSF_RDMA_MISSING;
+}
+
+int32_t psf_rdma_fake_set_deferred(int32_t deferred)
+{
+    (void)deferred;
     return PSF_RDMA_MISSING;
 }

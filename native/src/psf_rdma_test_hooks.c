@@ -27,3 +27,20 @@ int32_t psf_rdma_fake_counts(uint64_t *registrations, uint64_t *deregistrations)
     *deregistrations = psf_rdma_fake_deregistrations();
     return PSF_OK;
 }
+
+int32_t psf_rdma_fake_posted_write(uint32_t back, uint64_t *addr, uint64_t *length, uint32_t *lkey)
+{
+    if (addr == NULL || length == NULL || lkey == NULL)
+        return psf_fail(PSF_E_INVALID, "psf_rdma_fake_posted_write: null argument");
+    psf_rdma_send_wr last = psf_rdma_fake_write_posted(back);
+    *addr = (uint64_t)(uintptr_t)last.addr;
+    *length = last.length;
+    *lkey = last.lkey;
+    return PSF_OK;
+}
+
+int32_t psf_rdma_fake_set_deferred(int32_t deferred)
+{
+    psf_rdma_fake_defer(deferred != 0);
+    return PSF_OK;
+}

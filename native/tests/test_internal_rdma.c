@@ -243,6 +243,91 @@ static void registrations_are_cached_and_evicted(void)
     close_pair(p);
 }
 
+static void writes_from_a_caller_region_go_in_place_under_its_key(void)
+{
+    pair p = connected_pair(1 << 20);
+    static uint8_t slab[3 * 4096];
+    memset(slab, 7, sizeof slab);
+    uint64_t before = psf_rdma_fake_registrations(), token;
+    uint32_t lkey = 0, grown_lkey = 0;
+    CHECK(psf_rdma_region_register(p.a, 5, slab, 2 * 4096, &lkey) == PSF_OK);
+    CHECK(lkey != 0 && psf_rdma_fake_registrations() == before + 1);
+    CHECK(psf_rdma_write_region(p.a, 5, slab + 100, 4096, &token) == PSF_OK);
+    psf_rdma_send_wr last = psf_rdma_fake_write_posted(0);
+    CHECK(last.addr == slab + 100 && last.length == 4096 && last.lkey == lkey);
+    psf_rdma_event event;
+    CHECK(poll_for(p.b, PSF_RDMA_EVENT_WRITE, &event) == 1);
+    CHECK(event.length == 4096 && ((const uint8_t *)event.data)[4095] == 7);
+    CHECK(psf_rdma_release(p.b, event.token) == PSF_OK);
+    CHECK(poll_for(p.a, PSF_RDMA_EVENT_WRITTEN, &event) == 1 && event.token == token);
+    /* Beyond the registered extent, or another id: refused, nothing posted. */
+    CHECK(psf_rdma_write_region(p.a, 5, slab + 4096, 4097, &token) == PSF_E_INVALID);
+    CHECK(psf_rdma_write_region(p.a, 6, slab, 64, &token) == PSF_E_INVALID);
+    /* The region grew: one registration replaces the other, and the tail is writable. */
+    uint64_t live = psf_rdma_fake_registrations() - psf_rdma_fake_deregistrations();
+    CHECK(psf_rdma_region_register(p.a, 5, slab, sizeof slab, &grown_lkey) == PSF_OK);
+    CHECK(grown_lkey != lkey);
+    CHECK(psf_rdma_fake_registrations() - psf_rdma_fake_deregistrations() == live);
+    CHECK(psf_rdma_write_region(p.a, 5, slab + 4096, 4097, &token) == PSF_OK);
+    CHECK(psf_rdma_fake_write_posted(0).lkey == grown_lkey);
+    drain(p, NULL, NULL);
+    psf_rdma_stats stats;
+    CHECK(psf_rdma_conn_stats(p.a, &stats) == PSF_OK && stats.mr_misses == 0);
+    uint64_t dropped = psf_rdma_fake_deregistrations();
+    CHECK(psf_rdma_region_deregister(p.a, 5) == PSF_OK);
+    CHECK(psf_rdma_fake_deregistrations() == dropped + 1);
+    CHECK(psf_rdma_region_deregister(p.a, 5) == PSF_E_INVALID);
+    CHECK(psf_rdma_write_region(p.a, 5, slab, 64, &token) == PSF_E_INVALID);
+    close_pair(p);
+}
+
+/* A connected pair whose end a registered `bytes` of `slab` as region 1. */
+static pair pair_with_region(uint8_t *slab, uint64_t bytes)
+{
+    pair p = connected_pair(1 << 20);
+    uint32_t lkey;
+    CHECK(psf_rdma_region_register(p.a, 1, slab, bytes, &lkey) == PSF_OK);
+    return p;
+}
+
+static void a_write_from_memory_no_longer_registered_fails_on_the_wire(void)
+{
+    static uint8_t slab[4096];
+    pair p = pair_with_region(slab, sizeof slab);
+    uint32_t lkey;
+    uint64_t token;
+    /* A region left registered at close is dropped with the connection. */
+    CHECK(psf_rdma_region_register(p.b, 2, slab, sizeof slab, &lkey) == PSF_OK);
+    CHECK(psf_rdma_write_region(p.a, 1, slab, sizeof slab, &token) == PSF_OK);
+    drain(p, NULL, NULL);
+    /* What the device does with a stale key: a local protection error closes the connection. */
+    psf_rdma_send_wr wr = { .wr_id = PSF_RDMA_WR_SEND | 0, .opcode = PSF_RDMA_OP_SEND,
+                            .addr = slab, .length = 64, .lkey = 0x7fffffffu };
+    CHECK(p.a->ops->post_send(p.a->qp, &wr) == PSF_OK);
+    psf_rdma_event event;
+    CHECK(poll_for(p.a, PSF_RDMA_EVENT_MESSAGE, &event) == PSF_E_CLOSED);
+    CHECK(psf_rdma_region_deregister(p.a, 1) == PSF_OK); /* still allowed once broken */
+    close_pair(p);
+}
+
+static void a_deferring_fake_reads_the_source_only_when_polled(void)
+{
+    static uint8_t slab[4096];
+    pair p = pair_with_region(slab, sizeof slab);
+    uint64_t token;
+    psf_rdma_fake_defer(true);
+    memset(slab, 1, sizeof slab);
+    CHECK(psf_rdma_write_region(p.a, 1, slab, sizeof slab, &token) == PSF_OK);
+    memset(slab, 2, sizeof slab); /* changed before the completion: the peer gets this */
+    psf_rdma_event event;
+    CHECK(poll_for(p.b, PSF_RDMA_EVENT_WRITE, &event) == 0); /* nothing moved yet */
+    CHECK(poll_for(p.a, PSF_RDMA_EVENT_WRITTEN, &event) == 1 && event.token == token);
+    CHECK(poll_for(p.b, PSF_RDMA_EVENT_WRITE, &event) == 1);
+    CHECK(((const uint8_t *)event.data)[0] == 2);
+    psf_rdma_fake_defer(false);
+    close_pair(p);
+}
+
 static void a_failed_completion_closes_the_connection(void)
 {
     pair p = connected_pair(1 << 20);
@@ -296,6 +381,9 @@ PSF_TEST_MAIN(PSF_TEST(setup_blobs_connect_two_endpoints),
               PSF_TEST(writes_land_in_the_region_and_wrap),
               PSF_TEST(region_space_pushes_back_and_releases_in_order),
               PSF_TEST(registrations_are_cached_and_evicted),
+              PSF_TEST(writes_from_a_caller_region_go_in_place_under_its_key),
+              PSF_TEST(a_write_from_memory_no_longer_registered_fails_on_the_wire),
+              PSF_TEST(a_deferring_fake_reads_the_source_only_when_polled),
               PSF_TEST(a_failed_completion_closes_the_connection),
               PSF_TEST(a_send_to_a_vanished_peer_fails_cleanly),
               PSF_TEST(the_real_device_path_says_there_is_none))

@@ -13,7 +13,7 @@ public class RdmaTests
 {
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(20);
 
-    private static async Task<(IConnection Client, IConnection Server, IListener Listener)> Pair(RdmaOptions options)
+    internal static async Task<(IConnection Client, IConnection Server, IListener Listener)> Pair(RdmaOptions options)
     {
         var transport = new RdmaTransport(TransportFixture.Secret, options: options);
         IListener listener = transport.Listen(Endpoint.Parse("rdma://127.0.0.1:0"));

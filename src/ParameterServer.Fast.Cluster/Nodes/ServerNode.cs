@@ -549,6 +549,8 @@ public sealed partial class ServerNode : IAsyncDisposable
         int count = checked((int)(pullRange is { } pr ? (long)pr.Size * width : (long)keys.Length * width));
         long freshness = table.Clocks.MinimumClock(clockRange);
         var header = new FrameHeader(MessageType.PullResponse, table.Layout.Id, _nodeId, requestId, freshness == long.MaxValue ? 0 : freshness);
+        if (pullRange is { } inPlace && TryAnswerFromSlab(table, connection, header, inPlace, count, queuedTicks, gateTicks, started))
+            return;
         PinnedBuffer buffer = FrameBufferPool.Shared.Rent(FrameLayout.MaxFrameLength(0, count, ServerTiming.Size));
         int length;
         try
@@ -566,11 +568,7 @@ public sealed partial class ServerNode : IAsyncDisposable
             buffer.Dispose();
             throw;
         }
-        PullsAnswered++;
-        _metrics?.RequestHandledSince(Operations.RequestKind.Pull, started);
-        if (gateTicks > 0)
-            _metrics?.Waited(Operations.WaitCause.Consistency, gateTicks / (double)Stopwatch.Frequency);
-        _metrics?.Traffic(Operations.TrafficDirection.Sent, length);
+        NoteAnswered(length, gateTicks, started);
         _ = FrameOut.Send(connection, buffer, length);
     }
 

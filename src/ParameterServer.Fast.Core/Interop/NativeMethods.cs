@@ -45,6 +45,15 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "psf_rdma_write")]
     public static partial int RdmaWrite(nint conn, void* data, ulong length, ulong* token);
 
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_region_register")]
+    public static partial int RdmaRegionRegister(nint conn, ulong id, void* addr, ulong length, uint* lkey);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_region_deregister")]
+    public static partial int RdmaRegionDeregister(nint conn, ulong id);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_write_region")]
+    public static partial int RdmaWriteRegion(nint conn, ulong id, void* data, ulong length, ulong* token);
+
     [LibraryImport(LibraryName, EntryPoint = "psf_rdma_poll")]
     public static partial int RdmaPoll(nint conn, RdmaEvent* rdmaEvent);
 
@@ -65,6 +74,12 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(LibraryName, EntryPoint = "psf_rdma_fake_counts")]
     public static partial int RdmaFakeCounts(ulong* registrations, ulong* deregistrations);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_fake_posted_write")]
+    public static partial int RdmaFakePostedWrite(uint back, ulong* addr, ulong* length, uint* lkey);
+
+    [LibraryImport(LibraryName, EntryPoint = "psf_rdma_fake_set_deferred")]
+    public static partial int RdmaFakeSetDeferred(int deferred);
 
     // ---- shared-memory connection (psf_shm_*): conn is a psf_shm_conn* ----
     // The four calls of the data path never block and take tens of nanoseconds (a futex wake,

@@ -103,6 +103,36 @@ public sealed unsafe class RdmaChannel : IDisposable
         return (NativeStatus)status;
     }
 
+    /// <summary>
+    /// Registers memory the caller owns (a table's slab) under <paramref name="id"/> for
+    /// <see cref="WriteRegion"/>; registering the id again (the slab grew) replaces the old
+    /// registration, which stays if the device refuses. Ok with the local key, else the status
+    /// (<see cref="PsfNative.LastError"/> says why). Deregister before freeing the memory.
+    /// </summary>
+    public NativeStatus RegisterRegion(long id, nint address, long length, out uint lkey)
+    {
+        uint key;
+        int status = NativeMethods.RdmaRegionRegister(_conn, (ulong)id, (void*)address, (ulong)length, &key);
+        lkey = status == 0 ? key : 0;
+        return (NativeStatus)status;
+    }
+
+    /// <summary>Drops region <paramref name="id"/>'s registration (also on a failed connection).</summary>
+    public NativeStatus DeregisterRegion(long id) => (NativeStatus)NativeMethods.RdmaRegionDeregister(_conn, (ulong)id);
+
+    /// <summary>
+    /// <see cref="Write"/> from inside registered region <paramref name="id"/>, with no copy and no
+    /// registration cache: Invalid when the bytes do not lie inside it. The device reads them after
+    /// the call: keep them unchanged until a Written event with the token.
+    /// </summary>
+    public NativeStatus WriteRegion(long id, nint address, long length, out ulong token)
+    {
+        ulong t;
+        int status = NativeMethods.RdmaWriteRegion(_conn, (ulong)id, (void*)address, (ulong)length, &t);
+        token = t;
+        return (NativeStatus)status;
+    }
+
     /// <summary>Reaps completions: 1 with the next event, 0 when there is none, or a negative status (Closed after a failed completion). Never blocks.</summary>
     public int Poll(out RdmaEvent next)
     {
@@ -133,6 +163,24 @@ public sealed unsafe class RdmaChannel : IDisposable
         PsfNative.Check(NativeMethods.RdmaFakeCounts(&made, &dropped), "psf_rdma_fake_counts");
         return (made, dropped);
     }
+
+    /// <summary>
+    /// Test hook: where a write posted on any fake channel read from, how much, under which local
+    /// key; <paramref name="back"/> writes before the last (0: the last; the fake keeps 16).
+    /// </summary>
+    public static (nint Address, long Length, uint LocalKey) FakePostedWrite(int back = 0)
+    {
+        ulong address, length;
+        uint lkey;
+        PsfNative.Check(NativeMethods.RdmaFakePostedWrite((uint)back, &address, &length, &lkey), "psf_rdma_fake_posted_write");
+        return ((nint)address, (long)length, lkey);
+    }
+
+    /// <summary>
+    /// Test hook: while true, fake channels execute posted sends and writes only when the sender
+    /// polls its completions, as a device reads memory some time after the post.
+    /// </summary>
+    public static void FakeDeferred(bool deferred) => PsfNative.Check(NativeMethods.RdmaFakeSetDeferred(deferred ? 1 : 0), "psf_rdma_fake_set_deferred");
 
     /// <summary>Destroys the queue pair and frees every buffer and registration.</summary>
     public void Dispose() => _handle.Dispose();

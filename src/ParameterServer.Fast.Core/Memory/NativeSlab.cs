@@ -25,6 +25,10 @@ public sealed unsafe class NativeSlab : IDisposable
     private readonly bool _fromHeap;
     private readonly SlabOptions _options;
     private long _committed;
+    // Non-zero once announced to PinnedRegions (see AnnounceAsPinned).
+    private long _regionId;
+    private bool _announced;
+    private SlabMemory? _memory;
 
     private NativeSlab(byte* pointer, long reserved, bool fromHeap, SlabOptions options)
     {
@@ -104,6 +108,46 @@ public sealed unsafe class NativeSlab : IDisposable
                 $"could not lock {added} bytes in memory (errno {OsMemory.LastErrno()}): raise the memlock limit (ulimit -l) or turn locking off");
         _committed = target;
         MemoryAccounting.Add(added);
+        if (_announced)
+            Publish();
+    }
+
+    /// <summary>
+    /// Makes this slab one that transports may send from in place: its committed bytes are
+    /// announced to <see cref="PinnedRegions"/> now and whenever they grow, and withdrawn before
+    /// the memory is freed (an RDMA device must deregister memory before it goes back to the OS).
+    /// </summary>
+    internal void AnnounceAsPinned()
+    {
+        ObjectDisposedException.ThrowIf(_pointer is null, this);
+        _announced = true;
+        if (_committed > 0)
+            Publish();
+    }
+
+    private void Publish()
+    {
+        if (_regionId == 0)
+            _regionId = PinnedRegions.Add((nint)_pointer, _committed);
+        else
+            PinnedRegions.Grow(_regionId, _committed);
+    }
+
+    /// <summary>
+    /// Bytes [<paramref name="start"/>, + <paramref name="length"/>) of the committed memory as
+    /// <see cref="ReadOnlyMemory{T}"/>, for a synchronous send from the slab; false when they lie
+    /// beyond 2 GiB (a <see cref="Memory{T}"/> cannot reach them) or outside the committed bytes.
+    /// </summary>
+    internal bool TryGetMemory(long start, int length, out ReadOnlyMemory<byte> memory)
+    {
+        memory = default;
+        long reach = Math.Min(_committed, int.MaxValue);
+        if (start < 0 || length < 0 || start > reach - length)
+            return false;
+        if (_memory is null || _memory.Length != (int)reach)
+            _memory = new SlabMemory(Pointer, (int)reach); // once per growth: no allocation per send
+        memory = _memory.Memory.Slice((int)start, length);
+        return true;
     }
 
     /// <summary>The committed bytes viewed as <typeparamref name="T"/>, from element <paramref name="start"/>.</summary>
@@ -130,6 +174,11 @@ public sealed unsafe class NativeSlab : IDisposable
         byte* p = _pointer;
         if (p is null)
             return;
+        // Withdrawn while still mapped: a device that registered it lets go before the pages do.
+        if (_regionId != 0)
+            PinnedRegions.Remove(_regionId);
+        _regionId = 0;
+        _memory = null;
         _pointer = null;
         if (_fromHeap)
             NativeMemory.AlignedFree(p);

@@ -26,6 +26,9 @@ public sealed unsafe class RowStore : IDisposable
         MaxRows = maxRows;
         long bytes = checked(maxRows * width * sizeof(float));
         _weights = NativeSlab.Reserve(bytes, options);
+        // Only the weights are ever sent (pull answers); state arrays stay unannounced, so a
+        // device pins no memory that never leaves the server.
+        _weights.AnnounceAsPinned();
         _states = new NativeSlab[stateCount];
         for (int i = 0; i < stateCount; i++)
             _states[i] = NativeSlab.Reserve(bytes, options);
@@ -69,6 +72,9 @@ public sealed unsafe class RowStore : IDisposable
 
     public float* Weights => (float*)_weights.Pointer;
 
+    /// <summary>The address of the weights (the slab announced to <see cref="PinnedRegions"/>), for diagnostics and tests.</summary>
+    public nint WeightsAddress => _weights.Address;
+
     /// <summary>State array <paramref name="index"/>, or null when the updater keeps fewer.</summary>
     public float* State(int index) => index < _states.Length ? (float*)_states[index].Pointer : null;
 
@@ -81,6 +87,19 @@ public sealed unsafe class RowStore : IDisposable
 
     /// <summary>The weights of rows [firstRow, firstRow + rows).</summary>
     public Span<float> WeightRows(long firstRow, int rows) => _weights.AsSpan<float>(firstRow * Width, checked(rows * Width));
+
+    /// <summary>
+    /// The weights of rows [firstRow, firstRow + rows) as bytes in the slab itself, for a send from
+    /// in place that finishes before the rows change; false when they lie beyond a
+    /// <see cref="ReadOnlyMemory{T}"/>'s 2 GiB reach.
+    /// </summary>
+    public bool TryGetWeightBytes(long firstRow, int rows, out ReadOnlyMemory<byte> bytes)
+    {
+        long start = checked(firstRow * Width * sizeof(float));
+        long length = checked((long)rows * Width * sizeof(float));
+        bytes = default;
+        return length <= int.MaxValue && _weights.TryGetMemory(start, (int)length, out bytes);
+    }
 
     /// <summary>State array <paramref name="index"/> of rows [firstRow, firstRow + rows).</summary>
     public Span<float> StateRows(int index, long firstRow, int rows) => _states[index].AsSpan<float>(firstRow * Width, checked(rows * Width));

@@ -58,6 +58,17 @@ public sealed class DenseTable : Table
         _store.WeightRows((long)(range.Begin - OwnedRange.Begin), (int)range.Size).CopyTo(values);
     }
 
+    /// <summary>
+    /// The rows of <paramref name="range"/> as bytes in the table's slab itself (no copy), for a
+    /// pull answer sent from in place: the caller's send must be over before the table changes.
+    /// False when the rows lie beyond 2 GiB into the slab.
+    /// </summary>
+    public bool TryGetRangeBytes(KeyRange range, out ReadOnlyMemory<byte> bytes)
+    {
+        CheckRange(range, checked((int)((long)range.Size * Width)));
+        return _store.TryGetWeightBytes((long)(range.Begin - OwnedRange.Begin), (int)range.Size, out bytes);
+    }
+
     /// <summary>The weights of every row, in key order (for checkpoints and tests).</summary>
     public ReadOnlySpan<float> Weights => _store.WeightRows(0, (int)RowCount);
 

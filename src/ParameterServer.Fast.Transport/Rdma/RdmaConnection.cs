@@ -1,8 +1,11 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ParameterServer.Fast.Codec.Buffers;
 using ParameterServer.Fast.Core.Interop;
+using ParameterServer.Fast.Core.Memory;
 using ParameterServer.Fast.Transport.Connections;
 
 namespace ParameterServer.Fast.Transport.Rdma;
@@ -12,11 +15,14 @@ namespace ParameterServer.Fast.Transport.Rdma;
 /// <code>
 ///   frame ≤ slot − 16 bytes   one two-sided message of type FRAME, read in place in the
 ///                             receive buffer it landed in
-///   larger frame              RDMA writes with immediate of ≤ ChunkBytes each, from staging
-///                             chunks, into the peer's region:
-///                             [u64 total | first bytes] [next bytes] … [last bytes]
+///   larger frame              RDMA writes with immediate of ≤ ChunkBytes each into the peer's
+///                             region: [u64 total | first bytes] [next bytes] … [last bytes]
+///                             from staging chunks, except a segment inside a registered slab
+///                             (a table's rows), written from the slab itself;
 ///                             a one-write frame is read in place in the region
 /// </code>
+/// A send that wrote from a slab returns only after those writes completed (see
+/// <see cref="AwaitWritten"/>): the server changes its tables as soon as the send returns.
 /// Flow control is the shim's credits: a send without one gets Again, which
 /// <see cref="TrySend"/> reports as back-pressure and the waiting sends wait out while the I/O
 /// thread polls completions (credits come back on the peer's messages). The I/O thread is the
@@ -27,7 +33,7 @@ namespace ParameterServer.Fast.Transport.Rdma;
 /// sends one byte on it, and its end without that byte is the peer's death, noticed even when
 /// no work request is outstanding.
 /// </summary>
-internal sealed class RdmaConnection : IConnection
+internal sealed class RdmaConnection : IConnection, IRegisteredMemorySender
 {
     private const int FrameType = 1;
     private const int TotalPrefixBytes = RdmaWriteAssembly.TotalPrefixBytes;
@@ -36,6 +42,16 @@ internal sealed class RdmaConnection : IConnection
     // (the shim exposes no completion channel), so an idle connection answers within ~1 ms.
     private const int SpinPolls = 2000;
     private const int YieldPolls = 200;
+    // A slab segment shorter than this is staged: one more write and its completion cost more
+    // than copying 4 KiB (~0.3 µs).
+    private const int MinInPlaceBytes = 4096;
+    // A queue pair reports a lost peer with a failed completion after its retries, 7 × 67 ms
+    // (timeout 14, retry_cnt 7 in psf_rdma_verbs.c): 5 s without a completion is a broken device,
+    // and the queue pair is destroyed rather than left reading a slab the caller will change.
+    private static readonly long s_writeCompletionTimeoutMs = 5000;
+    // Which of our writes read from a slab, by token modulo this (more than the 4096 writes a
+    // peer's credits ever let be in flight): their completions free no staging chunk.
+    private const int WriteKinds = 8192;
 
     private readonly RdmaChannel _channel;
     private readonly Socket _liveness;
@@ -54,6 +70,12 @@ internal sealed class RdmaConnection : IConnection
     private int _backlogHead, _backlogCount;
     private int _stagingNext;
     private int _writesInFlight;
+    private readonly bool[] _inPlace = new bool[WriteKinds];
+    // Writes completed, in order (one queue pair completes in order): token t is done once this exceeds t.
+    private long _writtenUpTo;
+    private readonly RdmaSlabRegistrations _slabs;
+    private readonly IDisposable _slabSubscription;
+    private bool _closeStarted;
     private IFrameHandler? _handler;
     private Thread? _ioThread;
     // _closingSends: DisposeAsync began, no new sends; _stopping: the I/O thread is to stop;
@@ -78,6 +100,10 @@ internal sealed class RdmaConnection : IConnection
         // Every receive buffer and every write of ours can produce an event before it is handed out.
         _backlog = new RdmaEvent[options.RecvSlots + options.StagingChunks + 16];
         _writes = new RdmaWriteAssembly(maxFrameBytes, remoteName);
+        // Registers every slab that exists now, then follows them: sends from slabs made before
+        // this connection go in place too.
+        _slabs = new RdmaSlabRegistrations(channel, _verbsLock);
+        _slabSubscription = PinnedRegions.Subscribe(_slabs);
         _ = WatchLiveness();
     }
 
@@ -86,6 +112,9 @@ internal sealed class RdmaConnection : IConnection
     public bool IsConnected => !_closed;
 
     public Task Completion => _completion.Task;
+
+    /// <summary>The tables' slabs registered with this connection's device (tests and diagnostics).</summary>
+    internal RdmaSlabRegistrations Slabs => _slabs;
 
     /// <summary>Credits and registration-cache counters (tests and diagnostics).</summary>
     internal RdmaStats Stats()
@@ -138,6 +167,17 @@ internal sealed class RdmaConnection : IConnection
             return new ValueTask<SendStatus>(SendLocked(frame, wait: true));
     }
 
+    public SendStatus SendInPlace(FrameSegments frame)
+    {
+        // SendLocked returns only once the writes from slabs have completed; staged bytes were
+        // copied before it returns. So every byte of the frame has been read on return.
+        CheckLength(frame.Length);
+        if (_closed)
+            return SendStatus.NotConnected;
+        lock (_sendLock)
+            return SendLocked(frame, wait: true);
+    }
+
     private void CheckLength(long length)
     {
         if (length > _maxFrameBytes)
@@ -173,17 +213,27 @@ internal sealed class RdmaConnection : IConnection
             }
         }
         long offset = 0;
+        long lastInPlace = -1;
         while (offset < length)
         {
             bool first = offset == 0;
+            if (!first && TryFindInPlace(frame, offset, out long regionId, out nint address, out long run))
+            {
+                int bytes = (int)Math.Min(_options.ChunkBytes, run);
+                if (!TryWriteInPlace(regionId, address, bytes, out ulong token))
+                    return Abandon(lastInPlace);
+                lastInPlace = (long)token;
+                offset += bytes;
+                continue;
+            }
             int prefix = first ? TotalPrefixBytes : 0;
-            int part = (int)Math.Min(_options.ChunkBytes - prefix, length - offset);
+            int part = (int)Math.Min(_options.ChunkBytes - prefix, NextInPlaceStart(frame, offset) - offset);
             while (Volatile.Read(ref _writesInFlight) == _options.StagingChunks)
             {
                 if (!wait && first)
                     return SendStatus.BackPressured;
                 if (!WaitForRoom())
-                    return SendStatus.NotConnected;
+                    return Abandon(lastInPlace);
             }
             Span<byte> chunk = _staging.Span.Slice(_stagingNext * _options.ChunkBytes, prefix + part);
             if (first)
@@ -195,17 +245,159 @@ internal sealed class RdmaConnection : IConnection
                 if (status == NativeStatus.Ok)
                     break;
                 if (status != NativeStatus.Again)
-                    return SendStatus.NotConnected;
+                    return Abandon(lastInPlace);
                 if (!wait && first)
                     return SendStatus.BackPressured;
                 if (!WaitForRoom())
-                    return SendStatus.NotConnected;
+                    return Abandon(lastInPlace);
             }
             Interlocked.Increment(ref _writesInFlight);
             _stagingNext = (_stagingNext + 1) % _options.StagingChunks;
             offset += part;
         }
+        if (lastInPlace >= 0 && !AwaitWritten((ulong)lastInPlace))
+            return SendStatus.NotConnected;
         return SendStatus.Sent;
+    }
+
+    // A send given up after writing from a slab: the queue pair goes before the send returns.
+    private SendStatus Abandon(long lastInPlace)
+    {
+        if (lastInPlace >= 0)
+            DestroyQueuePair("a send from a table's slab was given up");
+        return SendStatus.NotConnected;
+    }
+
+    // Under _sendLock: the segment holding byte `offset` of the frame, when it lies inside a
+    // registered slab and is long enough to be worth a write of its own, from there on.
+    private unsafe bool TryFindInPlace(in FrameSegments frame, long offset, out long regionId, out nint address, out long run)
+    {
+        regionId = 0;
+        address = 0;
+        run = 0;
+        for (int i = 0; i < frame.Count; i++)
+        {
+            ReadOnlyMemory<byte> segment = frame[i];
+            if (offset >= segment.Length)
+            {
+                offset -= segment.Length;
+                continue;
+            }
+            if (!IsInPlace(segment, out regionId))
+                return false;
+            // Slab memory is native and never moves: its address outlives this span.
+            address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(segment.Span)) + (nint)offset;
+            run = segment.Length - offset;
+            return true;
+        }
+        return false;
+    }
+
+    // Where the staged bytes from `offset` must stop: the start of the next segment sent in place.
+    private long NextInPlaceStart(in FrameSegments frame, long offset)
+    {
+        long start = 0;
+        for (int i = 0; i < frame.Count; i++)
+        {
+            ReadOnlyMemory<byte> segment = frame[i];
+            if (start > offset && IsInPlace(segment, out _))
+                return start;
+            start += segment.Length;
+        }
+        return start;
+    }
+
+    // Whether the segment lies whole inside one registered slab. Only its address is compared:
+    // memory of the GC heap (pooled frame buffers) never lies inside a slab, so it is never
+    // written from in place, never goes through the registration cache, and is staged.
+    private unsafe bool IsInPlace(ReadOnlyMemory<byte> segment, out long regionId)
+    {
+        regionId = 0;
+        if (segment.Length < MinInPlaceBytes)
+            return false;
+        nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(segment.Span));
+        lock (_verbsLock)
+            return !_channelGone && _slabs.TryFind(start, segment.Length, out regionId);
+    }
+
+    // Posts one write from a slab, waiting for credit or region space while the peer lives.
+    private bool TryWriteInPlace(long regionId, nint address, int bytes, out ulong token)
+    {
+        while (true)
+        {
+            NativeStatus status;
+            lock (_verbsLock)
+            {
+                token = 0;
+                status = _channelGone ? NativeStatus.Closed : _channel.WriteRegion(regionId, address, bytes, out token);
+                if (status == NativeStatus.Ok)
+                    _inPlace[token % WriteKinds] = true;
+                else if (status != NativeStatus.Again)
+                    NoteFailure($"{status}: {PsfNative.LastError()}");
+            }
+            if (status == NativeStatus.Ok)
+                return true;
+            if (status != NativeStatus.Again || !WaitForRoom())
+                return false;
+        }
+    }
+
+    // Under _sendLock: waits until our write `token` (and every one before it) completed. This
+    // is what makes sending from a table's slab safe: the device reads the slab after the post,
+    // and the server's executor changes the table as soon as the send returns, so returning
+    // earlier could send half old, half new rows. The wait polls completions itself (events
+    // other than completions go to the backlog for the I/O thread), so it does not depend on
+    // the I/O thread being free. A connection that fails or stays silent past the timeout has
+    // its queue pair destroyed before this returns: then the device reads nothing more.
+    private bool AwaitWritten(ulong token)
+    {
+        long deadline = Environment.TickCount64 + s_writeCompletionTimeoutMs;
+        for (int polls = 0; Volatile.Read(ref _writtenUpTo) <= (long)token; polls++)
+        {
+            if (_closed || Environment.TickCount64 > deadline)
+            {
+                DestroyQueuePair(_closed ? "the connection failed during a send from a table's slab"
+                    : $"a write from a table's slab did not complete within {s_writeCompletionTimeoutMs} ms");
+                return false;
+            }
+            lock (_verbsLock)
+                PollIntoBacklog();
+            if (polls > SpinPolls)
+                Thread.Yield();
+        }
+        return true;
+    }
+
+    // A completion of our write `token`: a staging chunk is free again, unless it came from a slab.
+    private void OnWritten(ulong token)
+    {
+        ref bool inPlace = ref _inPlace[token % WriteKinds];
+        if (inPlace)
+            inPlace = false;
+        else
+            Interlocked.Decrement(ref _writesInFlight);
+        Volatile.Write(ref _writtenUpTo, (long)token + 1);
+    }
+
+    // Destroys the queue pair now (the device stops reading our memory), marking the connection
+    // failed; Close finishes the rest.
+    private void DestroyQueuePair(string why)
+    {
+        NoteFailure(why);
+        _closed = true;
+        lock (_verbsLock)
+            DisposeChannelLocked();
+        if (_ioThread is null)
+            Close(null); // not started: no I/O thread will notice and finish the close
+    }
+
+    private void DisposeChannelLocked()
+    {
+        if (_channelGone)
+            return;
+        _channelGone = true;
+        _slabs.ChannelGone();
+        _channel.Dispose();
     }
 
     private delegate NativeStatus VerbsCall(RdmaChannel channel, ReadOnlySpan<byte> data);
@@ -264,7 +456,7 @@ internal sealed class RdmaConnection : IConnection
         if (status == 0)
             return;
         if (next.Kind == RdmaEventKind.Written)
-            Interlocked.Decrement(ref _writesInFlight);
+            OnWritten(next.Token);
         else
             _backlog[(_backlogHead + _backlogCount++) % _backlog.Length] = next;
     }
@@ -357,7 +549,7 @@ internal sealed class RdmaConnection : IConnection
                     return 0;
                 if (next.Kind != RdmaEventKind.Written)
                     return 1;
-                Interlocked.Decrement(ref _writesInFlight);
+                OnWritten(next.Token);
             }
             next = default;
             return (int)NativeStatus.Closed;
@@ -453,14 +645,16 @@ internal sealed class RdmaConnection : IConnection
     {
         error ??= _stopping ? null : Volatile.Read(ref _failure);
         _closed = true;
+        // Before any lock of ours: PinnedRegions calls us under its lock, then takes _verbsLock.
+        _slabSubscription.Dispose();
         lock (_sendLock)
         {
             lock (_verbsLock)
             {
-                if (_channelGone)
+                if (_closeStarted)
                     return;
-                _channelGone = true;
-                _channel.Dispose();
+                _closeStarted = true;
+                DisposeChannelLocked();
             }
         }
         _writes.Dispose();

@@ -2,6 +2,7 @@ using ParameterServer.Fast.Cluster.Nodes;
 using ParameterServer.Fast.Core.Tables;
 using ParameterServer.Fast.Transport.Connections;
 using ParameterServer.Fast.Transport.InProc;
+using ParameterServer.Fast.Transport.Rdma;
 using ParameterServer.Fast.Transport.Security;
 using ParameterServer.Fast.Transport.Tcp;
 
@@ -40,6 +41,17 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public static IEnumerable<string> Transports() => ["inproc", "tcp"];
 
+    private static readonly RdmaOptions FakeRdma = new()
+    {
+        Verbs = ParameterServer.Fast.Core.Interop.RdmaVerbs.Fake,
+        RecvSlots = 64,
+        SlotBytes = 4096,
+        RegionBytes = 4 << 20,
+        ChunkBytes = 1 << 20,
+        StagingChunks = 2,
+        MrCacheBytes = 2 << 20,
+    };
+
     public static async Task<TestCluster> StartAsync(string transport, int servers, int workers, int replicas = 1, ParameterServer.Fast.Cluster.Checkpoints.CheckpointPolicy? checkpoints = null,
         TimeSpan? replacementTimeout = null, int replicationBatch = ServerNode.DefaultReplicationBatch)
     {
@@ -49,6 +61,8 @@ internal sealed class TestCluster : IAsyncDisposable
         {
             "inproc" => ((ITransport)new InProcTransport(secret), (Func<string, Endpoint>)(name => Endpoint.Parse($"inproc://{job}-{name}"))),
             "tcp" => (new TcpTransport(secret), _ => Endpoint.Parse("tcp://127.0.0.1:0")),
+            // The RDMA transport over the shim's in-memory fake verbs (no device on these machines).
+            "rdma-fake" => (new RdmaTransport(secret, options: FakeRdma), _ => Endpoint.Parse("rdma://127.0.0.1:0")),
             _ => throw new ArgumentException($"unknown transport {transport}", nameof(transport)),
         };
         var scheduler = new SchedulerNode(t, listen("scheduler"), new JobOptions { Servers = servers, Workers = workers, Replicas = replicas, ReplacementTimeout = replacementTimeout ?? TimeSpan.FromSeconds(30) }) { Checkpoints = checkpoints };
