@@ -138,13 +138,19 @@ public sealed partial class ServerNode
         _ = FrameOut.SendControl(_schedulerConnection, new FrameHeader(MessageType.RangeCopied, frame.TableId, _nodeId, frame.RequestId), RangeCopyMessages.EncodeEnd(rows));
     }
 
-    // An update coming down a chain is taken by a member from another member, and by a new member
-    // a copy of the range is being made to. Otherwise it is dropped unacknowledged: a server that
-    // left the chain must not answer for it, and one still in it must not take an update from a
-    // server that left (that server's worker is told "moved" and resends to the new primary).
-    // In a failover every live sender is still a member, so this never drops there.
-    private bool TakesChainUpdates(uint tableId, RangeAssignment part, int sender) =>
-        (Array.IndexOf(part.Chain, (int)_nodeId) >= 0 && Array.IndexOf(part.Chain, sender) >= 0) || _copies.IsJoining(tableId, part.Range);
+    // Rows coming down a chain are taken by a member from a member ahead of it, and by a new
+    // member from the server copying the range to it. Otherwise they are dropped unacknowledged: a
+    // server that left the chain must not answer for them, and one still in it must not take rows
+    // from a server that left or that is now behind it. Rows overwrite, so rows from behind would
+    // be older than this member's own: a new primary that was just a range copy's target still
+    // gets rows its old source forwarded under the old map, and taking them would undo the pushes
+    // it applied since (their workers are told "moved" and resend, applied once). In a failover
+    // every live sender keeps its place ahead, so this never drops there.
+    private bool TakesChainUpdates(uint tableId, RangeAssignment part, int sender)
+    {
+        int self = Array.IndexOf(part.Chain, (int)_nodeId), from = Array.IndexOf(part.Chain, sender);
+        return (self >= 0 && from >= 0 && from < self) || _copies.IsJoining(tableId, part.Range);
+    }
 
     // After a map change, rows in flight from here are dropped when the workers' pushes they carry
     // as primary now have another primary, or their range was split (the workers are told

@@ -34,6 +34,16 @@ public sealed partial class ServerNode
     public const int DefaultReplicationBatch = 16;
 
     private readonly List<(uint Worker, ulong RequestId)> _replicatedPushes = [];
+    private readonly EarlyRows _earlyRows = new();
+
+    // After a new map: rows that were sent under it and came first are taken now, in arrival order.
+    private void TakeEarlyRows()
+    {
+        if (_earlyRows.IsEmpty)
+            return;
+        foreach ((IConnection connection, byte[] bytes) in _earlyRows.TakeUpTo(_map?.Version ?? 0))
+            OnFrame(connection, bytes);
+    }
 
     /// <summary>Replicate frames this server sent (batches and forwards, resends included), for tests.</summary>
     public long ReplicateFramesSent { get; private set; }
@@ -87,8 +97,16 @@ public sealed partial class ServerNode
 
     // Rows from the predecessor in a chain (or from the tail copying a range here): overwritten,
     // their pushes recorded, then passed on to this server's successor or acknowledged.
-    private void ReceiveRows(IConnection connection, in Frame frame)
+    private void ReceiveRows(IConnection connection, ReadOnlySpan<byte> bytes, in Frame frame)
     {
+        // Rows sent under a map this server has not seen yet wait for it: judged by the older
+        // map, rows from a new predecessor could be taken while rows its old source forwarded
+        // are still arriving, and the older rows would overwrite the newer.
+        if (frame.Clock > (_map?.Version ?? 0))
+        {
+            _earlyRows.Hold(connection, bytes, (uint)Math.Min(frame.Clock, uint.MaxValue));
+            return;
+        }
         long started = Stopwatch.GetTimestamp();
         ServerTable table = TableOf(frame);
         KeyRange partRange = ReplicatedRows.DecodeExtras(frame.Extras, _replicatedPushes);
@@ -156,7 +174,8 @@ public sealed partial class ServerNode
             return; // sent after the range copy's frames (ReleaseHeldForwards)
         if (!_peers.TryGetValue(forward.Successor, out IConnection? peer))
             return; // sent once the connection is up (RerouteForwards after the map's peers connect)
-        var header = new FrameHeader(MessageType.Replicate, forward.TableId, _nodeId, id, 0, _nodeId);
+        // The clock field carries the map this is sent under (see ReceiveRows).
+        var header = new FrameHeader(MessageType.Replicate, forward.TableId, _nodeId, id, _map?.Version ?? 0, _nodeId);
         PinnedBuffer buffer = FrameBufferPool.Shared.Rent(FrameLayout.MaxFrameLength(forward.Keys?.Length ?? 2, forward.Values.Length, forward.Extras.Length));
         int length;
         try

@@ -167,7 +167,7 @@ public sealed partial class ServerNode : IAsyncDisposable
                     Push(connection, frame);
                     break;
                 case MessageType.Replicate:
-                    ReceiveRows(connection, frame);
+                    ReceiveRows(connection, bytes, frame);
                     break;
                 case MessageType.ReplicateAck:
                     if (_forwards.TryTake(frame.RequestId, out ChainForward? done))
@@ -271,6 +271,7 @@ public sealed partial class ServerNode : IAsyncDisposable
         _joiners.Prune(map, (int)_nodeId);
         _copies.Settle(map, (int)_nodeId);
         RerouteForwards();
+        TakeEarlyRows();
         // The map is acknowledged once this server is connected to every successor it forwards
         // to: only then does the scheduler let workers push under it.
         _ = AckMapWhenConnectedAsync(scheduler, map);
@@ -715,6 +716,7 @@ public sealed partial class ServerNode : IAsyncDisposable
     private void OnClosed(IConnection connection, Exception? error)
     {
         _keyCaches.Remove(connection);
+        _earlyRows.Forget(connection);
         foreach ((int id, IConnection peer) in _peers)
         {
             if (peer == connection)
