@@ -29,6 +29,8 @@ public sealed partial class WorkerClient : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly FrameDecoder _schedulerDecoder = new();
     private readonly PendingRequests _pending = new();
+    // Started once connected, so a client that never connects leaves no thread behind.
+    private TicketCompletions _completions = null!;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, ServerLink> _servers = new();
     // Servers whose connection ended, with when (Stopwatch ticks): their requests wait for a map
     // that gives their ranges a new primary, for at most FailoverTimeout.
@@ -96,6 +98,7 @@ public sealed partial class WorkerClient : IAsyncDisposable
         RangeMap map = await client._firstMap.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         await client.ConnectServers(map, cancellationToken).ConfigureAwait(false);
         client._heartbeat = new Membership.Heartbeat(client._scheduler, () => client.NodeId, heartbeatInterval ?? TimeSpan.FromMilliseconds(200));
+        client._completions = new TicketCompletions($"psf-worker-{client.Rank}-completions");
         return client;
     }
 
@@ -367,7 +370,7 @@ public sealed partial class WorkerClient : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(keys), $"table '{layout.Spec.Name}': some keys are outside its range {layout.Spec.Range}");
         if (partCount == 0)
             return;
-        RequestTicket ticket = RequestTicket.Rent(partCount);
+        RequestTicket ticket = RequestTicket.Rent(partCount, _completions);
         bool waitsForNewPrimary = false;
         long clock = Clock;
         long started = Stopwatch.GetTimestamp();
@@ -738,6 +741,7 @@ public sealed partial class WorkerClient : IAsyncDisposable
         foreach (ServerLink s in _servers.Values)
             await s.Connection.DisposeAsync().ConfigureAwait(false);
         await _scheduler.DisposeAsync().ConfigureAwait(false);
+        _completions?.Dispose();
     }
 
     private sealed class ServerLink(WorkerClient owner, int id, IConnection connection) : IFrameHandler
