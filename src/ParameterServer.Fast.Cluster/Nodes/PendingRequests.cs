@@ -21,7 +21,8 @@ internal sealed class RequestTicket : IValueTaskSource, IThreadPoolWorkItem
     private TicketCompletions? _completions;
     private Exception? _error;
     private int _remaining;
-    private int _failed;
+    // 1 once the outcome is decided (every part done, or one failed): the source is set once.
+    private int _settled;
     private long _serverTicks;
     private long _consistencyTicks;
     private long _freshness;
@@ -33,7 +34,7 @@ internal sealed class RequestTicket : IValueTaskSource, IThreadPoolWorkItem
         ticket._completions = completions;
         ticket._error = null;
         ticket._remaining = parts;
-        ticket._failed = 0;
+        ticket._settled = 0;
         ticket._serverTicks = 0;
         ticket._consistencyTicks = 0;
         ticket._freshness = long.MaxValue;
@@ -69,14 +70,14 @@ internal sealed class RequestTicket : IValueTaskSource, IThreadPoolWorkItem
     {
         Max(ref _serverTicks, serverTicks);
         Max(ref _consistencyTicks, consistencyTicks);
-        if (Interlocked.Decrement(ref _remaining) == 0 && Volatile.Read(ref _failed) == 0)
+        if (Interlocked.Decrement(ref _remaining) == 0 && Interlocked.Exchange(ref _settled, 1) == 0)
             _completions!.Complete(this);
     }
 
     // Failures are rare and may come from any thread (a timer, a closing connection): the pool runs them.
     public void PartFailed(Exception error)
     {
-        if (Interlocked.Exchange(ref _failed, 1) == 0)
+        if (Interlocked.Exchange(ref _settled, 1) == 0)
         {
             _error = error;
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
