@@ -80,6 +80,7 @@ public sealed class KvBench : IBenchSuite
             {
                 Add(new BenchResult("dense_push_16M_vs_1M", Value("dense_push_16M_inflight8") / Value("dense_push_1M_inflight8"), "ratio"));
                 Add(new BenchResult("dense_pull_16M_vs_1M", Value("dense_pull_16M_inflight8") / Value("dense_pull_1M_inflight8"), "ratio"));
+                Add(PiecesAgainstWhole(cluster, denseTables, buffers, dense[^1]));
             }
 
             TableHandle[] sparseTables = Declare(cluster, TableSpec.Sparse("kv-sparse") with { MaxRows = 4L << 20 });
@@ -147,6 +148,40 @@ public sealed class KvBench : IBenchSuite
             add(new BenchResult("dense_push_1M_vs_memcpy_c", densePush / memcpy, "ratio"));
             add(new BenchResult("latency_push_p50_vs_shm_pingpong_c", Value("latency_push_p50_us") / pingPong, "ratio (lower is better)"));
         }
+    }
+
+    // Same-run evidence for sending a large dense push in pieces (WorkerClient.DensePieceFloats):
+    // rounds of 4 pushes one at a time by the first worker, interleaved between pieces and whole
+    // frames (so a machine that gets busier slows both alike); the ratio of the median rates.
+    private static BenchResult PiecesAgainstWhole(KvCluster cluster, TableHandle[] tables, (float[] Push, float[] Pull)[] buffers, (string Label, int Floats) size)
+    {
+        WorkerClient worker = cluster.Workers[0];
+        var range = new KeyRange(0, (ulong)size.Floats);
+        int piece = worker.DensePieceFloats;
+        const int PushesPerRound = 4;
+        Action Round(int pieceFloats) => () =>
+        {
+            worker.DensePieceFloats = pieceFloats;
+            for (int i = 0; i < PushesPerRound; i++)
+            {
+                if (!worker.PushRangeAsync(tables[0], range, buffers[0].Push.AsMemory(0, size.Floats)).AsTask().Wait(TimeSpan.FromMinutes(1)))
+                    throw new TimeoutException($"psf bench kv: a push of {size.Label} floats took over a minute");
+            }
+        };
+        double[] seconds;
+        try
+        {
+            seconds = Measure.Interleaved(5, Round(piece), Round(int.MaxValue));
+        }
+        finally
+        {
+            worker.DensePieceFloats = piece;
+        }
+        double bytes = PushesPerRound * size.Floats * 4.0;
+        return new BenchResult($"dense_push_{size.Label}_pieces_vs_whole", seconds[1] / seconds[0], "ratio")
+        {
+            Extra = { ["pieces_gbps"] = bytes / seconds[0] / 1e9, ["whole_gbps"] = bytes / seconds[1] / 1e9, ["piece_floats"] = piece },
+        };
     }
 
     private static TableHandle[] Declare(KvCluster cluster, TableSpec spec) =>

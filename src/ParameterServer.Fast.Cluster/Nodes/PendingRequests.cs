@@ -9,25 +9,32 @@ namespace ParameterServer.Fast.Cluster.Nodes;
 /// every part has, or fails with the first part's error. A pull part decodes its values straight
 /// into the caller's memory at its offset. Tickets are pooled: one that completed successfully has
 /// no part left anywhere and goes back for reuse; a failed or abandoned one is left to the GC, as
-/// a late answer may still reach it.
+/// a late answer may still reach it. The continuation runs where the ticket's
+/// <see cref="TicketCompletions"/> puts it, never on the receive thread that completed it.
 /// </summary>
-internal sealed class RequestTicket : IValueTaskSource
+internal sealed class RequestTicket : IValueTaskSource, IThreadPoolWorkItem
 {
     private static readonly ObjectPool<RequestTicket> s_pool = new DefaultObjectPool<RequestTicket>(new DefaultPooledObjectPolicy<RequestTicket>(), 256);
 
-    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    // Continuations run inline wherever Execute runs: the completion thread or a pool thread.
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = false };
+    private TicketCompletions? _completions;
+    private Exception? _error;
     private int _remaining;
-    private int _failed;
+    // 1 once the outcome is decided (every part done, or one failed): the source is set once.
+    private int _settled;
     private long _serverTicks;
     private long _consistencyTicks;
     private long _freshness;
 
-    public static RequestTicket Rent(int parts)
+    public static RequestTicket Rent(int parts, TicketCompletions completions)
     {
         RequestTicket ticket = s_pool.Get();
         ticket._core.Reset();
+        ticket._completions = completions;
+        ticket._error = null;
         ticket._remaining = parts;
-        ticket._failed = 0;
+        ticket._settled = 0;
         ticket._serverTicks = 0;
         ticket._consistencyTicks = 0;
         ticket._freshness = long.MaxValue;
@@ -63,14 +70,26 @@ internal sealed class RequestTicket : IValueTaskSource
     {
         Max(ref _serverTicks, serverTicks);
         Max(ref _consistencyTicks, consistencyTicks);
-        if (Interlocked.Decrement(ref _remaining) == 0 && Volatile.Read(ref _failed) == 0)
-            _core.SetResult(true);
+        if (Interlocked.Decrement(ref _remaining) == 0 && Interlocked.Exchange(ref _settled, 1) == 0)
+            _completions!.Complete(this);
     }
 
+    // Failures are rare and may come from any thread (a timer, a closing connection): the pool runs them.
     public void PartFailed(Exception error)
     {
-        if (Interlocked.Exchange(ref _failed, 1) == 0)
+        if (Interlocked.Exchange(ref _settled, 1) == 0)
+        {
+            _error = error;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (_error is { } error)
             _core.SetException(error);
+        else
+            _core.SetResult(true);
     }
 
     private static void Max(ref long target, long value)

@@ -29,6 +29,8 @@ public sealed partial class WorkerClient : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly FrameDecoder _schedulerDecoder = new();
     private readonly PendingRequests _pending = new();
+    // Started once connected, so a client that never connects leaves no thread behind.
+    private TicketCompletions _completions = null!;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, ServerLink> _servers = new();
     // Servers whose connection ended, with when (Stopwatch ticks): their requests wait for a map
     // that gives their ranges a new primary, for at most FailoverTimeout.
@@ -96,6 +98,7 @@ public sealed partial class WorkerClient : IAsyncDisposable
         RangeMap map = await client._firstMap.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         await client.ConnectServers(map, cancellationToken).ConfigureAwait(false);
         client._heartbeat = new Membership.Heartbeat(client._scheduler, () => client.NodeId, heartbeatInterval ?? TimeSpan.FromMilliseconds(200));
+        client._completions = new TicketCompletions($"psf-worker-{client.Rank}-completions");
         return client;
     }
 
@@ -335,6 +338,21 @@ public sealed partial class WorkerClient : IAsyncDisposable
     /// <summary>Wall-clock time (Unix ms) at which a request was first answered by a new primary after the last server loss (0 if none).</summary>
     public long RecoveredAtUnixMs { get; private set; }
 
+    /// <summary>
+    /// The most values of a dense request one frame carries (1 M floats, 4 MiB, by default); a
+    /// larger request goes in pieces, so a server applies one while the next is on the wire
+    /// instead of first receiving all of it (64 MiB for 16 M floats) and then applying it while
+    /// the link idles. Pieces are separate frames with ids of their own, like the parts of a
+    /// request that spans servers. <see cref="int.MaxValue"/> sends every part whole.
+    /// </summary>
+    public int DensePieceFloats
+    {
+        get => _densePieceFloats;
+        set => _densePieceFloats = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "a piece holds at least one value");
+    }
+
+    private volatile int _densePieceFloats = 1 << 20;
+
     // Pooled async state: a request allocates nothing once the pools are warm.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask Send(MessageType type, TableHandle table, ReadOnlyMemory<ulong> keys, ReadOnlyMemory<float> values,
@@ -354,17 +372,19 @@ public sealed partial class WorkerClient : IAsyncDisposable
         else if (!layout.Spec.Range.Contains(range.Value))
             throw new ArgumentOutOfRangeException(nameof(range), $"table '{layout.Spec.Name}': range {range} is outside {layout.Spec.Range}");
 
-        // Slice by the range map: each part of the table the request touches goes to its primary.
-        // Counted first, so the ticket knows how many answers to wait for before any is sent.
+        // Slice by the range map: each part of the table the request touches goes to its primary,
+        // a dense part in pieces of at most DensePieceFloats values. Counted first, so the ticket
+        // knows how many answers to wait for before any is sent.
         int partCount = 0;
         long covered = 0;
+        int pieceKeys = range is null ? int.MaxValue : Math.Max(1, _densePieceFloats / width);
         IReadOnlyList<RangeAssignment> ranges = layout.Ranges;
         for (int i = 0; i < ranges.Count; i++)
         {
             (int _, int length) = Overlap(ranges[i].Range, keys.Span, range);
             if (length > 0)
             {
-                partCount++;
+                partCount += (int)((length + (long)pieceKeys - 1) / pieceKeys);
                 covered += length;
             }
         }
@@ -372,47 +392,50 @@ public sealed partial class WorkerClient : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(keys), $"table '{layout.Spec.Name}': some keys are outside its range {layout.Spec.Range}");
         if (partCount == 0)
             return;
-        RequestTicket ticket = RequestTicket.Rent(partCount);
+        RequestTicket ticket = RequestTicket.Rent(partCount, _completions);
         bool waitsForNewPrimary = false;
         long clock = Clock;
         long started = Stopwatch.GetTimestamp();
         for (int i = 0; i < ranges.Count; i++)
         {
             RangeAssignment part = ranges[i];
-            (int start, int length) = Overlap(part.Range, keys.Span, range);
-            if (length == 0)
-                continue;
-            _servers.TryGetValue(part.Primary, out ServerLink? server);
-            if (server is null && !_lostServers.ContainsKey(part.Primary))
-                throw new IOException($"table '{layout.Spec.Name}': server {NodeIds.ServerRank((uint)part.Primary)} of range map version {map.Version} is not connected");
-            PartDescription what = Describe(type, layout.Spec.Name, keys.Span, range, start, length, part.Primary);
-            Memory<float> partDestination = type == MessageType.Pull ? destination.Slice(start * width, length * width) : default;
-            ReadOnlyMemory<ulong> partKeys = range is null ? keys.Slice(start, length) : default;
-            ReadOnlyMemory<float> partValues = type == MessageType.Push ? values.Slice(start * width, length * width) : default;
-            ulong requestId = _pending.NextId();
-            var header = new FrameHeader(type, layout.Id, NodeId, requestId, clock, type == MessageType.Pull ? (uint)Math.Min(consistency.MaxDelay, int.MaxValue) : 0);
-            KeyRangeOrList keyForm = range is { } whole ? KeyRangeOrList.Range(whole.Begin + (ulong)start, whole.Begin + (ulong)(start + length)) : KeyRangeOrList.List;
-            _pending.Add(requestId, new PendingPart(ticket, partDestination, what, part.Primary, header, partKeys, partValues, keyForm));
-            if (server is null)
+            (int partStart, int partLength) = Overlap(part.Range, keys.Span, range);
+            int partEnd = partStart + partLength;
+            for (int start = partStart, length = 0; start < partEnd; start += length)
             {
-                waitsForNewPrimary = true;
-                continue; // its primary was just lost: sent to the new one when the scheduler names it
-            }
-            try
-            {
-                await server.SendAsync(header, partKeys, keyForm, partValues).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ConnectionClosedException or IOException)
-            {
-                // With replicas the part waits for the range's next primary; without, it fails.
-                if (_replicated && !_disposing)
+                length = Math.Min(pieceKeys, partEnd - start);
+                _servers.TryGetValue(part.Primary, out ServerLink? server);
+                if (server is null && !_lostServers.ContainsKey(part.Primary))
+                    throw new IOException($"table '{layout.Spec.Name}': server {NodeIds.ServerRank((uint)part.Primary)} of range map version {map.Version} is not connected");
+                PartDescription what = Describe(type, layout.Spec.Name, keys.Span, range, start, length, part.Primary);
+                Memory<float> partDestination = type == MessageType.Pull ? destination.Slice(start * width, length * width) : default;
+                ReadOnlyMemory<ulong> partKeys = range is null ? keys.Slice(start, length) : default;
+                ReadOnlyMemory<float> partValues = type == MessageType.Push ? values.Slice(start * width, length * width) : default;
+                ulong requestId = _pending.NextId();
+                var header = new FrameHeader(type, layout.Id, NodeId, requestId, clock, type == MessageType.Pull ? (uint)Math.Min(consistency.MaxDelay, int.MaxValue) : 0);
+                KeyRangeOrList keyForm = range is { } whole ? KeyRangeOrList.Range(whole.Begin + (ulong)start, whole.Begin + (ulong)(start + length)) : KeyRangeOrList.List;
+                _pending.Add(requestId, new PendingPart(ticket, partDestination, what, part.Primary, header, partKeys, partValues, keyForm));
+                if (server is null)
                 {
-                    MarkLost(part.Primary, e);
                     waitsForNewPrimary = true;
+                    continue; // its primary was just lost: sent to the new one when the scheduler names it
                 }
-                else if (_pending.TryRemove(requestId, out _))
+                try
                 {
-                    ticket.PartFailed(new IOException($"{what}: {e.Message}", e));
+                    await server.SendAsync(header, partKeys, keyForm, partValues).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is ConnectionClosedException or IOException)
+                {
+                    // With replicas the part waits for the range's next primary; without, it fails.
+                    if (_replicated && !_disposing)
+                    {
+                        MarkLost(part.Primary, e);
+                        waitsForNewPrimary = true;
+                    }
+                    else if (_pending.TryRemove(requestId, out _))
+                    {
+                        ticket.PartFailed(new IOException($"{what}: {e.Message}", e));
+                    }
                 }
             }
         }
@@ -743,6 +766,7 @@ public sealed partial class WorkerClient : IAsyncDisposable
         foreach (ServerLink s in _servers.Values)
             await s.Connection.DisposeAsync().ConfigureAwait(false);
         await _scheduler.DisposeAsync().ConfigureAwait(false);
+        _completions?.Dispose();
     }
 
     private sealed class ServerLink(WorkerClient owner, int id, IConnection connection) : IFrameHandler

@@ -1,0 +1,63 @@
+using ParameterServer.Fast.Cluster.Nodes;
+using ParameterServer.Fast.Core.Keys;
+using ParameterServer.Fast.Core.Tables;
+using ParameterServer.Fast.Core.Updaters;
+using Delay = ParameterServer.Fast.Cluster.Consistency.Consistency;
+
+namespace ParameterServer.Fast.Cluster.Tests.Nodes;
+
+/// <summary>
+/// Where a worker's request continues once answered (TicketCompletions): never on the receive
+/// thread that brought the answer, and never queued behind a continuation that is still running,
+/// which may be waiting for exactly that answer.
+/// </summary>
+public sealed class WorkerCompletionTests
+{
+    [Test]
+    public async Task ContinuationsNeverRunOnAReceiveThread()
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync("tcp", servers: 1, workers: 1);
+        WorkerClient worker = cluster.Workers[0];
+        TableHandle table = await worker.DeclareTableAsync(TableSpec.Sparse("completion-threads", 1, UpdaterKind.Sum));
+        ulong[] keys = [1, 2, 3, 4];
+        float[] values = [1, 1, 1, 1];
+
+        var seen = new List<string>();
+        await Bounded.Wait(Task.Run(async () =>
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                await worker.PushAsync(table, keys, values);
+                seen.Add(Thread.CurrentThread.Name ?? "(pool)");
+            }
+        }), "200 pushes", TimeSpan.FromSeconds(60));
+
+        Assert.That(seen, Has.None.StartsWith("psf-tcp-recv"));
+        Assert.That(seen, Has.Some.StartsWith("psf-worker-"), "answers to requests made one at a time continue on the completion thread");
+    }
+
+    // A continuation that blocks until a later request is answered (sync over async, as a legacy
+    // caller might): that answer must not wait for the blocked continuation's thread.
+    [Test]
+    public async Task AContinuationBlockedOnAnotherRequestDoesNotHoldItsAnswerBack()
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync("tcp", servers: 1, workers: 1);
+        WorkerClient worker = cluster.Workers[0];
+        TableHandle table = await worker.DeclareTableAsync(TableSpec.Dense("completion-blocked", new KeyRange(0, 16), 1, UpdaterKind.Sum));
+        var range = new KeyRange(0, 16);
+        float[] ones = [.. Enumerable.Repeat(1f, 16)];
+        float[] pulled = new float[16];
+
+        await Bounded.Wait(Task.Run(async () =>
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                await worker.PushRangeAsync(table, range, ones);
+                bool answered = worker.PullRangeAsync(table, range, pulled, Delay.Eventual).AsTask().Wait(TimeSpan.FromSeconds(5));
+                Assert.That(answered, Is.True, $"round {i}: the pull waited on inside a continuation was not answered within 5 s");
+            }
+        }), "20 rounds with a blocking wait inside a continuation", TimeSpan.FromSeconds(120));
+
+        Assert.That(pulled, Is.All.EqualTo(20f));
+    }
+}
