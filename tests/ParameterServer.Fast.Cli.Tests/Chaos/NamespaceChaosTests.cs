@@ -16,6 +16,8 @@ public sealed class NamespaceChaosTests
     private static string[] SumCheck(int rounds, int paceMs) =>
         ["--app", "sum-check", "--rounds", rounds.ToString(), "--pace-ms", paceMs.ToString(), "--sparse-keys", "4000", "--dense-keys", "2048", "--key-lists", "8"];
 
+    private const double LossPercent = 1;
+
     private static NetworkLab CreateLab(int nodes)
     {
         if (NetworkLab.Unavailable() is { } reason)
@@ -34,7 +36,7 @@ public sealed class NamespaceChaosTests
         TimeSpan relayDelay = TimeSpan.Zero;
         for (int node = 0; node < lab.Nodes; node++)
         {
-            LinkImpairment impairment = lab.Impair(node, delay, lossPercent: 1);
+            LinkImpairment impairment = lab.Impair(node, delay, LossPercent);
             TestContext.Out.WriteLine($"node {node} ({lab.Address(node)}): {impairment.Applied}");
             if (!impairment.Impaired)
                 Assert.Ignore($"links cannot be impaired here: {impairment.Applied}");
@@ -92,7 +94,7 @@ public sealed class NamespaceChaosTests
     private static async Task MeasureRelayDelayAsync(NetworkLab lab, TimeSpan delay)
     {
         (RoundTripProbe.Result direct, RoundTripProbe.Result relayed) = await lab.ProbeRoundTripsAsync(lab.Nodes - 1, ChaosJob.ServerNode(0), delay, pings: 20);
-        TestContext.Out.WriteLine($"relay delay {delay.TotalMilliseconds} ms each way + loss by nftables; TCP round trips worker -> server: direct {direct}; through a relay {relayed}");
+        TestContext.Out.WriteLine($"relay delay {delay.TotalMilliseconds} ms each way + loss {LossPercent}% by nftables; TCP round trips worker -> server: direct {direct}; through a relay {relayed}");
         Assert.That(relayed.Minimum, Is.GreaterThanOrEqualTo(2 * delay), "a round trip through the relay holds the delay of both directions");
     }
 

@@ -30,9 +30,10 @@ internal sealed class RelayedConnection
         var down = new DelayedDirection(_target, _client, delay, relayed);
         Task[] parts = [Guard(up.ReadAsync), Guard(up.WriteAsync), Guard(down.ReadAsync), Guard(down.WriteAsync)];
         await Task.WhenAll(parts).ConfigureAwait(false);
+        // The token source is not disposed: the relay may still abort a connection that has just
+        // ended, and one without timers holds nothing to free.
         _client.Dispose();
         _target.Dispose();
-        _stop.Dispose();
     }
 
     /// <summary>Resets both ends now (SO_LINGER 0: close sends RST) and stops relaying.</summary>
