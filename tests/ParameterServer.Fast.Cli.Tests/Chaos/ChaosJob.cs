@@ -5,14 +5,21 @@ namespace ParameterServer.Fast.Cli.Tests.Chaos;
 /// <summary>
 /// A job of real `psf scheduler|server|worker` processes spread over a <see cref="NetworkLab"/>:
 /// node 0 is the scheduler, nodes 1..S the servers, the rest the workers, all over TCP between
-/// the namespaces' addresses. Every process is killed when the job is disposed.
+/// the namespaces' addresses. With a <see cref="RelayDelay"/> the scheduler and every server
+/// listen on their node's address and are reached only through a <see cref="DelayRelay"/> on the
+/// node's relay address (servers advertise it), so every connection of the job crosses one relay
+/// and each of its round trips gains twice the delay, as with netem on every node's link. Every
+/// process is killed when the job is disposed.
 /// </summary>
 internal sealed class ChaosJob : IDisposable
 {
     private const int SchedulerPort = 7070;
+    private const int ServerPort = 7000;
     private readonly NetworkLab _lab;
     private readonly Dictionary<string, string> _environment;
     private readonly List<PsfChild> _processes = [];
+    private readonly List<DelayRelay> _relays = [];
+    private readonly List<PsfChild> _servers = [];
 
     public ChaosJob(NetworkLab lab, int servers, int workers, string json)
     {
@@ -37,7 +44,19 @@ internal sealed class ChaosJob : IDisposable
 
     public PsfChild? Scheduler { get; private set; }
 
-    public string SchedulerAddress => $"tcp://{_lab.Address(0)}:{SchedulerPort}";
+    /// <summary>Delay each way added by relays in front of the scheduler and the servers; none when zero.</summary>
+    public TimeSpan RelayDelay { get; init; }
+
+    /// <summary>The relays of the job, the scheduler's first; empty without a <see cref="RelayDelay"/>.</summary>
+    public IReadOnlyList<DelayRelay> Relays => _relays;
+
+    public string SchedulerAddress => $"tcp://{DialedAddress(0)}:{SchedulerPort}";
+
+    // The address peers dial to reach a node's scheduler or server: its relay's when there is one.
+    private string DialedAddress(int node) => RelayDelay > TimeSpan.Zero ? _lab.RelayAddress(node) : _lab.Address(node);
+
+    /// <summary>The process of server <paramref name="rank"/> (in order of starting).</summary>
+    public PsfChild Server(int rank) => _servers[rank];
 
     /// <summary>The lab node of server <paramref name="rank"/> (in order of starting).</summary>
     public static int ServerNode(int rank) => 1 + rank;
@@ -45,12 +64,24 @@ internal sealed class ChaosJob : IDisposable
     /// <summary>Starts every process; returns once the scheduler listens (bounded).</summary>
     public async Task StartAsync(int replicas, string[] app)
     {
-        Scheduler = Start(0, ["scheduler", "--listen", SchedulerAddress, "--servers", Servers.ToString(), "--workers", Workers.ToString(),
+        if (RelayDelay > TimeSpan.Zero)
+        {
+            _relays.Add(_lab.StartRelay(0, SchedulerPort, RelayDelay));
+            for (int s = 0; s < Servers; s++)
+                _relays.Add(_lab.StartRelay(ServerNode(s), ServerPort, RelayDelay));
+        }
+        Scheduler = Start(0, ["scheduler", "--listen", $"tcp://{_lab.Address(0)}:{SchedulerPort}", "--servers", Servers.ToString(), "--workers", Workers.ToString(),
             "--replicas", replicas.ToString(), "--json", Json]);
         if (!await Scheduler.WaitForOutputAsync("psf scheduler listening", TimeSpan.FromSeconds(60)))
             Assert.Fail($"the scheduler did not start listening:\n{Scheduler.Output}");
         for (int s = 0; s < Servers; s++)
-            Start(ServerNode(s), ["server", "--scheduler", SchedulerAddress, "--listen", $"tcp://{_lab.Address(ServerNode(s))}:0"]);
+        {
+            // A fixed port behind a relay: the advertised endpoint is the relay address with the listen port.
+            string[] listen = RelayDelay > TimeSpan.Zero
+                ? ["--listen", $"tcp://{_lab.Address(ServerNode(s))}:{ServerPort}", "--advertise", _lab.RelayAddress(ServerNode(s))]
+                : ["--listen", $"tcp://{_lab.Address(ServerNode(s))}:0"];
+            _servers.Add(Start(ServerNode(s), ["server", "--scheduler", SchedulerAddress, .. listen]));
+        }
         for (int w = 0; w < Workers; w++)
             Start(1 + Servers + w, ["worker", "--scheduler", SchedulerAddress, .. app]);
     }

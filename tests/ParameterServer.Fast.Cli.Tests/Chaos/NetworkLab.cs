@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 
 namespace ParameterServer.Fast.Cli.Tests.Chaos;
 
@@ -7,23 +9,35 @@ namespace ParameterServer.Fast.Cli.Tests.Chaos;
 /// A small network of Linux network namespaces for chaos tests: one namespace per node, each with
 /// its own address on a veth link to a bridge in a "switch" namespace, so nodes talk over real
 /// (virtual) links that can be impaired and cut, never over the host's network. Names carry a
-/// random prefix, so runs never meet; disposing deletes every namespace (and so every link).
+/// random prefix, so runs never meet; disposing stops the lab's relays and deletes every
+/// namespace (and so every link). Each node has a second address on its link, where a
+/// <see cref="DelayRelay"/> of the lab can stand in front of a program of that node.
 /// <code>
-///   [psfXXXX-0] 10.N.0.1 ─veth─┐
-///   [psfXXXX-1] 10.N.0.2 ─veth─┼─ br0 [psfXXXX-sw]
-///   [psfXXXX-k] 10.N.0.k+1 ────┘
+///   [psfXXXX-0] 10.N.0.1, relay 10.N.0.129 ─veth─┐
+///   [psfXXXX-1] 10.N.0.2, relay 10.N.0.130 ─veth─┼─ br0 [psfXXXX-sw]
+///   [psfXXXX-k] 10.N.0.k+1, 10.N.0.k+129 ────────┘
 /// </code>
 /// </summary>
 internal sealed class NetworkLab : IDisposable
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(20);
 
+    // Node addresses take 1..125 of the /24, relay addresses 129..253.
+    private const int MaxNodes = 125;
+    private const int RelayHostOffset = 128;
+
+    // The port of the round-trip probe's echo and its relay; psf's ports are 7000 and 7070.
+    private const int ProbePort = 7999;
+
     private readonly string _prefix;
     private readonly int _subnet;
     private readonly List<string> _namespaces = [];
+    private readonly List<DelayRelay> _relays = [];
 
     private NetworkLab(int nodes)
     {
+        if (nodes is < 1 or > MaxNodes)
+            throw new ArgumentOutOfRangeException(nameof(nodes), nodes, $"a lab has 1 to {MaxNodes} nodes");
         _prefix = "psf" + Guid.NewGuid().ToString("N")[..5];
         _subnet = Random.Shared.Next(16, 250);
         Nodes = nodes;
@@ -36,6 +50,9 @@ internal sealed class NetworkLab : IDisposable
     public string Namespace(int node) => $"{_prefix}-{node}";
 
     public string Address(int node) => string.Create(CultureInfo.InvariantCulture, $"10.{_subnet}.0.{node + 1}");
+
+    /// <summary>The second address of <paramref name="node"/>, where its relays listen.</summary>
+    public string RelayAddress(int node) => string.Create(CultureInfo.InvariantCulture, $"10.{_subnet}.0.{node + 1 + RelayHostOffset}");
 
     /// <summary>The command prefix that runs a program inside <paramref name="node"/>'s namespace.</summary>
     public string[] Exec(int node) => ["ip", "netns", "exec", Namespace(node)];
@@ -86,6 +103,7 @@ internal sealed class NetworkLab : IDisposable
             Must("ip", "link", "add", NodeLink(i), "netns", ns, "type", "veth", "peer", "name", SwitchPort(i), "netns", Switch);
             Must("ip", "-n", Switch, "link", "set", SwitchPort(i), "master", "br0", "up");
             Must("ip", "-n", ns, "addr", "add", $"{Address(i)}/24", "dev", NodeLink(i));
+            Must("ip", "-n", ns, "addr", "add", $"{RelayAddress(i)}/24", "dev", NodeLink(i));
             Must("ip", "-n", ns, "link", "set", NodeLink(i), "up");
             Must("ip", "-n", ns, "link", "set", "lo", "up");
         }
@@ -98,33 +116,66 @@ internal sealed class NetworkLab : IDisposable
     }
 
     /// <summary>
-    /// Delay and loss on everything <paramref name="node"/> sends: tc netem where the kernel has it;
-    /// otherwise loss alone through an nftables rule (random drop), where nft is installed (the
-    /// kernel of the build machines has no sch_netem). Returns what was applied, for the test's
-    /// log; it ends in "no impairment" when nothing could be.
+    /// Delay and loss on everything <paramref name="node"/> sends over its link: tc netem where the
+    /// kernel has it; otherwise loss alone through an nftables rule (random drop), where nft is
+    /// installed, and the delay is left to relays (<see cref="StartRelay"/>): the kernel of the
+    /// build machines has no sch_netem. Says what was applied and what is left to relays.
     /// </summary>
-    public string Impair(int node, double delayMs, double lossPercent)
+    public LinkImpairment Impair(int node, TimeSpan delay, double lossPercent)
     {
         string ns = Namespace(node);
-        string delay = delayMs.ToString(CultureInfo.InvariantCulture) + "ms", loss = lossPercent.ToString(CultureInfo.InvariantCulture) + "%";
-        (int code, string netem) = Run("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", NodeLink(node), "root", "netem", "delay", delay, "loss", loss);
+        string delayText = delay.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) + "ms", loss = lossPercent.ToString(CultureInfo.InvariantCulture) + "%";
+        (int code, string netem) = Run("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", NodeLink(node), "root", "netem", "delay", delayText, "loss", loss);
         if (code == 0)
-            return $"netem delay {delay} loss {loss}";
+            return new LinkImpairment($"netem delay {delayText} loss {loss}", TimeSpan.Zero, Impaired: true);
         string why = $"tc netem unavailable ({netem.Trim()})";
         int perMille = (int)Math.Round(lossPercent * 10);
+        // Only packets leaving by the link: a relay's hop to its own node's program goes over lo
+        // and is no link, so it loses nothing.
         string[][] rules =
         [
             ["add", "table", "inet", "psfchaos"],
             ["add", "chain", "inet", "psfchaos", "out", "{ type filter hook output priority 0 ; policy accept ; }"],
-            ["add", "rule", "inet", "psfchaos", "out", "numgen", "random", "mod", "1000", "lt", perMille.ToString(CultureInfo.InvariantCulture), "counter", "drop"],
+            ["add", "rule", "inet", "psfchaos", "out", "oifname", NodeLink(node), "numgen", "random", "mod", "1000", "lt", perMille.ToString(CultureInfo.InvariantCulture), "counter", "drop"],
         ];
         foreach (string[] rule in rules)
         {
             (code, string nft) = Run("ip", ["netns", "exec", ns, "nft", .. rule]);
             if (code != 0)
-                return $"{why}, nftables unavailable ({nft.Trim()}): no impairment";
+                return new LinkImpairment($"{why}, nftables unavailable ({nft.Trim()}): no impairment", delay, Impaired: false);
         }
-        return $"{why}: loss {loss} by an nftables random drop, no added delay";
+        return new LinkImpairment($"{why}: loss {loss} by an nftables random drop, delay {delayText} each way left to relays", delay, Impaired: true);
+    }
+
+    /// <summary>
+    /// A relay in <paramref name="node"/>'s namespace from its relay address to its own address,
+    /// both on <paramref name="port"/>, <paramref name="delay"/> each way; stopped with the lab.
+    /// A program of the node listens on its address and gives the relay address to its peers.
+    /// </summary>
+    public DelayRelay StartRelay(int node, int port, TimeSpan delay)
+    {
+        DelayRelay relay = DelayRelay.Start(NetworkNamespace.SocketFactory(Namespace(node)),
+            new IPEndPoint(IPAddress.Parse(RelayAddress(node)), port), new IPEndPoint(IPAddress.Parse(Address(node)), port), delay);
+        lock (_relays)
+            _relays.Add(relay);
+        return relay;
+    }
+
+    /// <summary>
+    /// TCP round trips from <paramref name="from"/> to an echo in <paramref name="to"/>, straight
+    /// over the links and through a relay of <paramref name="delay"/> each way in front of it.
+    /// </summary>
+    public async Task<(RoundTripProbe.Result Direct, RoundTripProbe.Result Relayed)> ProbeRoundTripsAsync(int from, int to, TimeSpan delay, int pings)
+    {
+        // 30 s: the links lose packets, and a lost SYN alone costs 1 s before it is sent again.
+        TimeSpan timeout = TimeSpan.FromSeconds(30);
+        using var echo = EchoListener.Start(NetworkNamespace.SocketFactory(Namespace(to)), new IPEndPoint(IPAddress.Parse(Address(to)), ProbePort));
+        using DelayRelay relay = DelayRelay.Start(NetworkNamespace.SocketFactory(Namespace(to)),
+            new IPEndPoint(IPAddress.Parse(RelayAddress(to)), ProbePort), echo.LocalEndPoint, delay);
+        Func<Socket> sockets = NetworkNamespace.SocketFactory(Namespace(from));
+        RoundTripProbe.Result direct = await RoundTripProbe.MeasureAsync(sockets, echo.LocalEndPoint, pings, timeout);
+        RoundTripProbe.Result relayed = await RoundTripProbe.MeasureAsync(sockets, relay.LocalEndPoint, pings, timeout);
+        return (direct, relayed);
     }
 
     /// <summary>Packets the impairment of <paramref name="node"/> dropped so far (netem's or the nftables rule's count).</summary>
@@ -176,6 +227,12 @@ internal sealed class NetworkLab : IDisposable
     /// <summary>Deletes every namespace of the lab; their links go with them.</summary>
     public void Dispose()
     {
+        lock (_relays)
+        {
+            foreach (DelayRelay relay in _relays)
+                relay.Dispose();
+            _relays.Clear();
+        }
         foreach (string ns in Enumerable.Reverse(_namespaces))
         {
             (int code, string output) = Run("ip", "netns", "del", ns);
