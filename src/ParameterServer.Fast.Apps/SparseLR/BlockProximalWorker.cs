@@ -18,7 +18,9 @@ namespace ParameterServer.Fast.Apps.SparseLR;
 /// consistency at the round's clock), so the weights it brings are final. The worker applies
 /// answers to its margins as they arrive and runs ahead of unanswered rounds by at most τ
 /// (--max-delay, bounded delay: iteration t waits for the round of iteration t − τ − 1), counting
-/// the rounds it runs ahead of in its curvature bound. After each answer the KKT filter drops
+/// the rounds it runs ahead of in its curvature bound. With τ = 0 it computes the next block's
+/// curvature (about 5/6 of a block's computing: 34 of 41 ms on 300,000 examples) while the servers
+/// answer the current round, so only the gradient waits for the answer. After each answer the KKT filter drops
 /// features that stay zero; key lists repeat from pass to pass, so with key caching they travel
 /// as signatures.
 /// </summary>
@@ -118,7 +120,8 @@ public static class BlockProximalWorker
         {
             int blocks = o.Blocks;
             long last = (long)o.Epochs * blocks;
-            await ReportAsync((int)(first / blocks), first).ConfigureAwait(false);
+            await ReportAsync((int)(first / blocks), first, Stopwatch.GetTimestamp()).ConfigureAwait(false);
+            BlockRound? next = null;
             for (long t = first; t < last; t++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -128,34 +131,80 @@ public static class BlockProximalWorker
                 while (_inFlight.Count > 0 && (_inFlight.Peek().Pull.IsCompleted || _inFlight.Peek().Round.Round <= t - _lag))
                     await ApplyOldestAsync().ConfigureAwait(false);
                 // A pass is reported once the rounds this iteration must see are in: with τ = 0 all of its own.
-                if (block == 0 && t > first)
-                    await ReportAsync(pass, t).ConfigureAwait(false);
+                // Its time is now; with τ = 0 its log loss is summed while the servers gather the next
+                // round, since the margins do not move before that round is applied.
+                (int Pass, long Iteration, long At)? report = block == 0 && t > first ? (pass, t, Stopwatch.GetTimestamp()) : null;
+                if (report is { } due && _lag > 0)
+                {
+                    await ReportAsync(due.Pass, due.Iteration, due.At).ConfigureAwait(false);
+                    report = null;
+                }
                 long t0 = Stopwatch.GetTimestamp();
-                if (o.KktFilter && pass > 0 && pass % o.KktResetEvery == 0)
-                    active.Reset(block);
-                BlockRound round = _spare.Count > 0 ? _spare.Pop() : new BlockRound();
-                round.Compute(shard, active, block, t + 1, o.KktFilter);
+                BlockRound round;
+                if (next is not null)
+                {
+                    round = next;
+                    next = null;
+                    round.Finish(shard, t + 1);
+                }
+                else
+                {
+                    round = Take();
+                    ResetIfDue(t);
+                    round.Compute(shard, active, block, t + 1, o.KktFilter);
+                }
                 if (client.Rank == 1 && o.Straggler > TimeSpan.Zero)
                     Thread.Sleep(o.Straggler);
                 long t1 = Stopwatch.GetTimestamp();
-                await client.PushAsync(table, round.Keys, round.Rows, cancellationToken).ConfigureAwait(false);
-                await client.AdvanceClockAsync().ConfigureAwait(false);
-                // The round's pull goes out at once and is answered when every worker pushed the
-                // round (sequential consistency at the round's clock), so its rows are final.
-                Task pull = client.PullAsync(table, round.Keys, round.Rows, ClusterConsistency.Sequential, cancellationToken).AsTask();
+                ComputeSeconds += Seconds(t1 - t0);
+                Task<Task> exchange = ExchangeAsync(round);
+                if (_lag == 0 && blocks > 1 && t + 1 < last)
+                {
+                    // τ = 0: the next block's curvature needs only its active set, which this round
+                    // cannot change (it judges its own block), so it is computed while the servers
+                    // gather this round; the exchange goes on meanwhile from the thread pool.
+                    long p0 = Stopwatch.GetTimestamp();
+                    next = Take();
+                    ResetIfDue(t + 1);
+                    next.Prepare(shard, active, (int)((t + 1) % blocks), o.KktFilter);
+                    ComputeSeconds += Seconds(Stopwatch.GetTimestamp() - p0);
+                }
+                if (report is { } late)
+                    await ReportAsync(late.Pass, late.Iteration, late.At).ConfigureAwait(false);
+                long w0 = Stopwatch.GetTimestamp();
+                Task pull = await exchange.ConfigureAwait(false);
                 // With τ = 0 a round is always applied before the next is computed: nothing to count.
                 if (_lag > 0)
                     shard.Pending(round.Moving, 1);
                 _inFlight.Enqueue((round, pull));
-                ComputeSeconds += Seconds(t1 - t0);
-                WaitSeconds += Seconds(Stopwatch.GetTimestamp() - t1);
+                WaitSeconds += Seconds(Stopwatch.GetTimestamp() - w0);
                 Iterations++;
             }
             // The last pass is reported once its updates are in, so the trace ends at the final model.
             while (_inFlight.Count > 0)
                 await ApplyOldestAsync().ConfigureAwait(false);
             if (last > first)
-                await ReportAsync(o.Epochs, last).ConfigureAwait(false);
+                await ReportAsync(o.Epochs, last, Stopwatch.GetTimestamp()).ConfigureAwait(false);
+        }
+
+        // The round's push, the clock that ends the iteration, then its pull, which goes out at once
+        // and is answered when every worker pushed the round (sequential consistency at the round's
+        // clock), so its rows are final. Completes when the pull is sent, with the pull's task.
+        private async Task<Task> ExchangeAsync(BlockRound round)
+        {
+            await client.PushAsync(table, round.Keys, round.Rows, cancellationToken).ConfigureAwait(false);
+            await client.AdvanceClockAsync().ConfigureAwait(false);
+            return client.PullAsync(table, round.Keys, round.Rows, ClusterConsistency.Sequential, cancellationToken).AsTask();
+        }
+
+        private BlockRound Take() => _spare.Count > 0 ? _spare.Pop() : new BlockRound();
+
+        // Every KktResetEvery passes every feature of a block is active again for its round of that pass.
+        private void ResetIfDue(long t)
+        {
+            int pass = (int)(t / o.Blocks);
+            if (o.KktFilter && pass > 0 && pass % o.KktResetEvery == 0)
+                active.Reset((int)(t % o.Blocks));
         }
 
         private async Task ApplyOldestAsync()
@@ -173,14 +222,15 @@ public static class BlockProximalWorker
         }
 
         // The objective over all data is the sum of every worker's share: its shard's log loss and
-        // the regulariser of the features it owns, each over the whole training set's size.
-        private async Task ReportAsync(int pass, long iteration)
+        // the regulariser of the features it owns, each over the whole training set's size. The
+        // point's time is `at`, when the model reached it, as the baseline's is.
+        private async Task ReportAsync(int pass, long iteration, long at)
         {
             long t0 = Stopwatch.GetTimestamp();
             double loss = shard.LossSum();
             double share = (loss + shard.Regulariser(o.L1, o.L2, owned)) / trainExamples;
             double estimate = (loss / Math.Max(1, shard.Data.Examples)) + (shard.Regulariser(o.L1, o.L2) / trainExamples);
-            double seconds = Seconds(t0 - _started);
+            double seconds = Seconds(at - _started);
             Trace.Add(new TracePoint(pass, seconds, share));
             ComputeSeconds += Seconds(Stopwatch.GetTimestamp() - t0);
             await client.ReportAsync(new ProgressReport(client.Rank, iteration, estimate, iteration / o.Blocks * shard.Data.Examples, ComputeSeconds, WaitSeconds, false)

@@ -50,21 +50,58 @@ public sealed class BlockRound
     /// </summary>
     public void Compute(LogisticShard shard, ActiveFeatures active, int block, long round, bool activeOnly)
     {
+        Choose(shard, active, block, activeOnly);
+        shard.BlockGradient(Features, Moving, _gradient, _curvature);
+        Fill(round);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Compute"/>: chooses the features and computes their curvature,
+    /// which depends on the data and the block's active set only. A worker does this for the next
+    /// block while the servers answer the current one (the active set of another block cannot
+    /// change meanwhile), then <see cref="Finish"/> adds the gradient once the margins are current.
+    /// </summary>
+    public void Prepare(LogisticShard shard, ActiveFeatures active, int block, bool activeOnly)
+    {
+        Choose(shard, active, block, activeOnly);
+        shard.BlockCurvature(Features, Moving, _curvature);
+        Prepared = true;
+    }
+
+    /// <summary>Whether <see cref="Prepare"/> ran and <see cref="Finish"/> has not yet.</summary>
+    public bool Prepared { get; private set; }
+
+    /// <summary>The second half of <see cref="Compute"/>: the gradient from the current margins, and the rows; the same bits as Compute.</summary>
+    public void Finish(LogisticShard shard, long round)
+    {
+        if (!Prepared)
+            throw new InvalidOperationException("Finish needs a prepared round");
+        Prepared = false;
+        shard.BlockGradientOnly(Features, _gradient);
+        Fill(round);
+    }
+
+    private void Choose(LogisticShard shard, ActiveFeatures active, int block, bool activeOnly)
+    {
         ReadOnlySpan<int> moving = active.Of(block);
         ReadOnlySpan<int> features = activeOnly ? moving : active.All(block);
         Block = block;
-        Round = round;
         ActiveOnly = activeOnly;
         Count = features.Length;
         MovingCount = moving.Length;
+        Prepared = false;
         Grow(features.Length);
         features.CopyTo(_features);
         moving.CopyTo(_moving);
         ulong[] keys = shard.Data.Keys;
         for (int k = 0; k < features.Length; k++)
             _keys[k] = keys[features[k]];
-        shard.BlockGradient(features, moving, _gradient, _curvature);
-        for (int k = 0; k < features.Length; k++)
+    }
+
+    private void Fill(long round)
+    {
+        Round = round;
+        for (int k = 0; k < Count; k++)
         {
             _rows[(k * Width) + 0] = (float)_gradient[k];
             _rows[(k * Width) + 1] = (float)_curvature[k];

@@ -57,9 +57,7 @@ public sealed class LogisticShard
             throw new ArgumentException($"{features.Length} features need as many gradient and curvature slots");
         int[] start = _data.ColumnStart, rows = _data.Rows;
         float[] values = _data.Values;
-        Pending(moving, 1);
-        foreach (int j in moving)
-            _isMoving[j] = true;
+        BeginMoving(moving);
         for (int k = 0; k < features.Length; k++)
         {
             int j = features[k];
@@ -75,9 +73,67 @@ public sealed class LogisticShard
             gradient[k] = g;
             curvature[k] = 0.25 * u;
         }
+        EndMoving(moving);
+    }
+
+    /// <summary>
+    /// The curvature half of <see cref="BlockGradient"/> alone: it reads only the data and which
+    /// features move, never the weights, so a worker computes it for the next block while the
+    /// servers answer the current one. Sums in the same order as BlockGradient: the same bits.
+    /// </summary>
+    public void BlockCurvature(ReadOnlySpan<int> features, ReadOnlySpan<int> moving, Span<double> curvature)
+    {
+        if (curvature.Length < features.Length)
+            throw new ArgumentException($"{features.Length} features need as many curvature slots");
+        int[] start = _data.ColumnStart, rows = _data.Rows;
+        float[] values = _data.Values;
+        BeginMoving(moving);
+        for (int k = 0; k < features.Length; k++)
+        {
+            int j = features[k];
+            double u = 0;
+            bool self = !_isMoving[j];
+            for (int e = start[j]; e < start[j + 1]; e++)
+            {
+                double x = Math.Abs(values[e]);
+                u += x * (_rowSums[rows[e]] + (self ? x : 0));
+            }
+            curvature[k] = 0.25 * u;
+        }
+        EndMoving(moving);
+    }
+
+    // The block's own moving features count in the curvature's row sums while it is computed, and
+    // mark themselves so one that does not move can count itself instead.
+    private void BeginMoving(ReadOnlySpan<int> moving)
+    {
+        Pending(moving, 1);
+        foreach (int j in moving)
+            _isMoving[j] = true;
+    }
+
+    private void EndMoving(ReadOnlySpan<int> moving)
+    {
         foreach (int j in moving)
             _isMoving[j] = false;
         Pending(moving, -1);
+    }
+
+    /// <summary>The gradient half of <see cref="BlockGradient"/> alone, from the current margins (the same bits).</summary>
+    public void BlockGradientOnly(ReadOnlySpan<int> features, Span<double> gradient)
+    {
+        if (gradient.Length < features.Length)
+            throw new ArgumentException($"{features.Length} features need as many gradient slots");
+        int[] start = _data.ColumnStart, rows = _data.Rows;
+        float[] values = _data.Values;
+        for (int k = 0; k < features.Length; k++)
+        {
+            int j = features[k];
+            double g = 0;
+            for (int e = start[j]; e < start[j + 1]; e++)
+                g += _residuals[rows[e]] * values[e];
+            gradient[k] = g;
+        }
     }
 
     /// <summary>

@@ -19,7 +19,11 @@ namespace ParameterServer.Fast.Cli.Bench;
 ///   <item>time_to_baseline_objective_ratio: seconds of training until a `psf local` job (servers and
 ///   workers as processes over loopback TCP) reaches the final objective of the single-process
 ///   baseline, over the seconds that baseline takes on one thread (target ≤ 1). On a larger data
-///   set: the fixed cost of each block's round trips must be small next to its computing.</item>
+///   set: the fixed cost of each block's round trips must be small next to its computing. With
+///   τ = 0 each worker computes the next block's curvature (half of its work per block, and the
+///   same numbers as the baseline's) while the servers answer the current round, and sums the
+///   log loss it reports while they answer the first round of a pass; the steps stay the
+///   baseline's, pass for pass.</item>
 /// </list>
 /// </summary>
 public sealed class AppsBench : IBenchSuite
@@ -66,6 +70,7 @@ public sealed class AppsBench : IBenchSuite
         {
             ["examples"] = examples, ["passes"] = passes, ["time_examples"] = timeExamples, ["time_passes"] = timePasses, ["blocks"] = o.Blocks, ["l1"] = o.L1,
             ["max_delay"] = o.MaxDelay, ["servers"] = Servers, ["workers"] = Workers, ["reach_tolerance"] = ObjectiveTrace.ReachTolerance,
+            ["worker_overlap"] = "tau 0: the next block's curvature and the pass's log loss are computed while the servers answer a round",
         };
         return (results, config);
     }
