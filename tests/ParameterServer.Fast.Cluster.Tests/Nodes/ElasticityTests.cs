@@ -23,7 +23,7 @@ public sealed class ElasticityTests
     private const int RoundsAfterDrain = 20;
     private static readonly TimeSpan ChangeTimeout = TimeSpan.FromSeconds(30);
 
-    [TestCaseSource(typeof(TestCluster), nameof(TestCluster.Transports))]
+    [TestCaseSource(typeof(TestCluster), nameof(TestCluster.OrderedTransports))]
     public async Task AServerAddedThenOneDrainedDuringPushesKeepsExactSums(string transport)
     {
         await using TestCluster cluster = await TestCluster.StartAsync(transport, servers: 3, workers: Workers, replicas: 2);
@@ -32,8 +32,7 @@ public sealed class ElasticityTests
         ulong[] pool = [.. Enumerable.Range(0, 2000).Select(i => (ulong)i * 0x9E3779B97F4A7C15UL).Distinct().Order()];
         var sparseModels = Enumerable.Range(0, Workers).Select(_ => new Dictionary<ulong, float>()).ToArray();
         var denseModels = Enumerable.Range(0, Workers).Select(_ => new float[DenseRows]).ToArray();
-        Endpoint listen = transport == "inproc" ? Endpoint.Parse($"inproc://late-{Guid.NewGuid():N}") : Endpoint.Parse("tcp://127.0.0.1:0");
-        await using var late = new ServerNode(cluster.Transport, listen, cluster.Scheduler.Endpoint);
+        await using var late = new ServerNode(cluster.Transport, LateListen(transport), cluster.Scheduler.Endpoint);
 
         using var started = new SemaphoreSlim(0);
         int changesDone = 0;
@@ -117,8 +116,7 @@ public sealed class ElasticityTests
         await Task.Delay(200);
         Assert.That(pull.IsCompleted, Is.False, "the pull waits for the slow worker");
 
-        Endpoint listen = transport == "inproc" ? Endpoint.Parse($"inproc://late-{Guid.NewGuid():N}") : Endpoint.Parse("tcp://127.0.0.1:0");
-        await using var late = new ServerNode(cluster.Transport, listen, cluster.Scheduler.Endpoint);
+        await using var late = new ServerNode(cluster.Transport, LateListen(transport), cluster.Scheduler.Endpoint);
         using (var cts = new CancellationTokenSource(ChangeTimeout))
             await late.StartAsync(cts.Token);
         int lateId = (int)NodeIds.Server(late.Rank);
@@ -137,8 +135,7 @@ public sealed class ElasticityTests
     public async Task AServerJoiningAJobWithoutReplicasIsRefusedWithTheReason(string transport)
     {
         await using TestCluster cluster = await TestCluster.StartAsync(transport, servers: 2, workers: 1, replicas: 1);
-        Endpoint listen = transport == "inproc" ? Endpoint.Parse($"inproc://late-{Guid.NewGuid():N}") : Endpoint.Parse("tcp://127.0.0.1:0");
-        await using var late = new ServerNode(cluster.Transport, listen, cluster.Scheduler.Endpoint);
+        await using var late = new ServerNode(cluster.Transport, LateListen(transport), cluster.Scheduler.Endpoint);
         using var cts = new CancellationTokenSource(ChangeTimeout);
         Exception refused = await Bounded.Failure(new ValueTask(late.StartAsync(cts.Token)), "a server joining a job without replicas");
         Assert.That(refused, Is.TypeOf<InvalidOperationException>());
@@ -146,6 +143,13 @@ public sealed class ElasticityTests
         Exception drain = await Bounded.Failure(new ValueTask(cluster.Scheduler.DrainAsync(0)), "draining a job without replicas");
         Assert.That(drain.Message, Does.Contain("cannot drain server 0").And.Contain("--replicas 2 or more"));
     }
+
+    private static Endpoint LateListen(string transport) => transport switch
+    {
+        "inproc" => Endpoint.Parse($"inproc://late-{Guid.NewGuid():N}"),
+        "shm" => Endpoint.Parse($"shm://psf-test-late-{Guid.NewGuid():N}"),
+        _ => Endpoint.Parse("tcp://127.0.0.1:0"),
+    };
 
     private static (ulong[] Keys, float[] Values, float[] Dense) NextRound(Random random, ulong[] pool, Dictionary<ulong, float> sparseModel, float[] denseModel)
     {

@@ -27,8 +27,9 @@ public sealed class ReplicaRebuildTests
 
     // Chains of three have a middle member, which passes the rows on and is itself rebuilt.
     public static IEnumerable<TestCaseData> Cases() =>
-        from transport in TestCluster.Transports()
+        from transport in TestCluster.OrderedTransports()
         from shape in new (int Servers, int Replicas)[] { (3, 2), (4, 2), (4, 3) }
+        where transport != "shm" || shape == (3, 2)
         select new TestCaseData(transport, shape.Servers, shape.Replicas).SetName($"{{m}}({transport}, {shape.Servers} servers, {shape.Replicas} replicas)");
 
     [TestCaseSource(nameof(Cases))]

@@ -41,6 +41,12 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public static IEnumerable<string> Transports() => ["inproc", "tcp"];
 
+    /// <summary>
+    /// Also shared memory, for the tests whose correctness rests on each connection keeping its
+    /// frames in order (replica rebuilds, ranges moving): every transport must.
+    /// </summary>
+    public static IEnumerable<string> OrderedTransports() => ["inproc", "tcp", "shm"];
+
     private static readonly RdmaOptions FakeRdma = new()
     {
         Verbs = ParameterServer.Fast.Core.Interop.RdmaVerbs.Fake,
@@ -61,6 +67,7 @@ internal sealed class TestCluster : IAsyncDisposable
         {
             "inproc" => ((ITransport)new InProcTransport(secret), (Func<string, Endpoint>)(name => Endpoint.Parse($"inproc://{job}-{name}"))),
             "tcp" => (new TcpTransport(secret), _ => Endpoint.Parse("tcp://127.0.0.1:0")),
+            "shm" => (new Transport.Shm.ShmTransport(secret), name => Endpoint.Parse($"shm://psf-test-{job}-{name}")),
             // The RDMA transport over the shim's in-memory fake verbs (no device on these machines).
             "rdma-fake" => (new RdmaTransport(secret, options: FakeRdma), _ => Endpoint.Parse("rdma://127.0.0.1:0")),
             _ => throw new ArgumentException($"unknown transport {transport}", nameof(transport)),
