@@ -5,6 +5,7 @@ using ParameterServer.Fast.Core.Keys;
 using ParameterServer.Fast.Core.Tables;
 using ParameterServer.Fast.Core.Tables.Snapshots;
 using ParameterServer.Fast.Core.Updaters;
+using ParameterServer.Fast.Transport.Connections;
 using Delay = ParameterServer.Fast.Cluster.Consistency.Consistency;
 
 namespace ParameterServer.Fast.Cluster.Tests.Checkpoints;
@@ -49,25 +50,89 @@ public sealed class ClusterCheckpointTests
                 Assert.That(cluster.Workers.Select(w => w.CheckpointsCommitted), Is.All.EqualTo(Iterations / Every), "every worker saw each checkpoint committed");
             }
 
-            var store = new CheckpointStore(root);
-            long[] expectedClocks = [.. Enumerable.Range(1, Iterations / Every).Select(i => (long)(i * Every)).Reverse()];
-            Assert.That(store.Clocks(), Is.EqualTo(expectedClocks));
-            foreach (long clock in expectedClocks)
-            {
-                CheckpointManifest manifest = store.Validate(clock);
-                Assert.That(manifest.Files, Has.Count.EqualTo(servers), "one file per server");
-                (Dictionary<ulong, float[]> sparseRows, float[] denseRows) = ReadCheckpoint(store.FolderOf(clock), manifest);
-                (Dictionary<ulong, float[]> sparseWant, float[] denseWant) = plan.SumBefore(clock);
-                Assert.That(sparseRows.Keys.Order(), Is.EqualTo(sparseWant.Keys.Order()), $"clock {clock}: the sparse keys pushed before it, each once");
-                foreach ((ulong key, float[] want) in sparseWant)
-                    Assert.That(sparseRows[key], Is.EqualTo(want), $"clock {clock}: sparse key {key}");
-                Assert.That(denseRows, Is.EqualTo(denseWant), $"clock {clock}: the dense table");
-            }
+            AssertEveryCheckpointExact(root, plan, servers);
         }
         finally
         {
             if (Directory.Exists(root))
                 Directory.Delete(root, recursive: true);
+        }
+    }
+
+    // A server joins once the first checkpoint is committed, while the workers go on and ranges
+    // move to it. A checkpoint the map changed under is given up, saying so (its cut could split a
+    // range between its old and new primary); every other one must hold every push before its
+    // clock exactly once, including one taken after the join, with the ranges in their new places.
+    [TestCase("inproc"), TestCase("tcp"), CancelAfter(120_000)]
+    public async Task CheckpointsAroundAServerJoiningAreExactOrGivenUpForTheMapChange(string transport)
+    {
+        const int Servers = 3, PaceMs = 40;
+        string root = Path.Combine(Path.GetTempPath(), $"psf-ckpt-{Guid.NewGuid():N}");
+        try
+        {
+            Plan plan = Plan.Make(seed: 77);
+            var policy = new CheckpointPolicy { Directory = root, Every = Every, Keep = 10 };
+            var committed = new System.Collections.Concurrent.ConcurrentQueue<long>();
+            var givenUp = new System.Collections.Concurrent.ConcurrentQueue<(long Clock, string Why)>();
+            long joinedAt = -1;
+            await using (TestCluster cluster = await TestCluster.StartAsync(transport, Servers, Workers, replicas: 2, policy))
+            {
+                cluster.Scheduler.CheckpointCommitted += (clock, _, _) => committed.Enqueue(clock);
+                cluster.Scheduler.CheckpointGivenUp += (clock, why) => givenUp.Enqueue((clock, why));
+                (TableHandle sparse, TableHandle dense) = await DeclareAsync(cluster);
+                Endpoint listen = transport == "inproc" ? Endpoint.Parse($"inproc://late-{Guid.NewGuid():N}") : Endpoint.Parse("tcp://127.0.0.1:0");
+                await using var late = new ServerNode(cluster.Transport, listen, cluster.Scheduler.Endpoint);
+                Task join = Task.Run(async () =>
+                {
+                    var waited = System.Diagnostics.Stopwatch.StartNew();
+                    while (committed.IsEmpty && waited.Elapsed < TimeSpan.FromSeconds(30))
+                        await Task.Delay(5);
+                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                    await late.StartAsync(cts.Token);
+                    Volatile.Write(ref joinedAt, cluster.Workers.Min(w => w.Clock));
+                });
+                await Bounded.Wait(Task.WhenAll(cluster.Workers.Select(w => Task.Run(() => RunAsync(w, sparse, dense, plan, tau: 1, first: 0, PaceMs)))),
+                    "every worker's iterations", TimeSpan.FromSeconds(60));
+                await Bounded.Wait(join, "the server's join", TimeSpan.FromSeconds(30));
+                Assert.That(cluster.Workers[0].Map.Tables.SelectMany(t => t.Ranges).Any(a => a.Chain.Contains((int)NodeIds.Server(late.Rank))), Is.True,
+                    "ranges moved to the server that joined");
+            }
+            TestContext.Out.WriteLine($"joined by clock {joinedAt}; committed at {string.Join(", ", committed)}; given up: {string.Join("; ", givenUp.Select(g => $"{g.Clock}: {g.Why}"))}");
+            Assert.That(givenUp.Select(g => g.Why), Has.All.Contains("range map changed"), "a checkpoint is given up only for the map change");
+            Assert.That(committed.Concat(givenUp.Select(g => g.Clock)).Order(), Is.EqualTo(new long[] { 3, 6, 9 }), "every checkpoint is committed or given up");
+            Assert.That(committed.Any(c => c > joinedAt), Is.True, "a checkpoint after the join is committed");
+            AssertCheckpointsExact(root, plan, [.. committed], servers: null);
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+                Directory.Delete(root, recursive: true);
+        }
+    }
+
+    // The checkpoints at the given clocks (by default every one of the job), each holding exactly
+    // the plan's pushes before its clock; one file per server that wrote (any number when servers joined).
+    private static void AssertEveryCheckpointExact(string root, Plan plan, int servers)
+    {
+        long[] expectedClocks = [.. Enumerable.Range(1, Iterations / Every).Select(i => (long)(i * Every)).Reverse()];
+        Assert.That(new CheckpointStore(root).Clocks(), Is.EqualTo(expectedClocks));
+        AssertCheckpointsExact(root, plan, expectedClocks, servers);
+    }
+
+    private static void AssertCheckpointsExact(string root, Plan plan, long[] clocks, int? servers)
+    {
+        var store = new CheckpointStore(root);
+        foreach (long clock in clocks)
+        {
+            CheckpointManifest manifest = store.Validate(clock);
+            if (servers is int count)
+                Assert.That(manifest.Files, Has.Count.EqualTo(count), "one file per server");
+            (Dictionary<ulong, float[]> sparseRows, float[] denseRows) = ReadCheckpoint(store.FolderOf(clock), manifest);
+            (Dictionary<ulong, float[]> sparseWant, float[] denseWant) = plan.SumBefore(clock);
+            Assert.That(sparseRows.Keys.Order(), Is.EqualTo(sparseWant.Keys.Order()), $"clock {clock}: the sparse keys pushed before it, each once");
+            foreach ((ulong key, float[] want) in sparseWant)
+                Assert.That(sparseRows[key], Is.EqualTo(want), $"clock {clock}: sparse key {key}");
+            Assert.That(denseRows, Is.EqualTo(denseWant), $"clock {clock}: the dense table");
         }
     }
 
@@ -158,7 +223,7 @@ public sealed class ClusterCheckpointTests
     // One worker's iterations: its pushes go out without waiting for their acks (the checkpoint
     // must wait for them), every other iteration pulls under bounded delay τ, and the workers run
     // at different speeds so they drift as far apart as τ lets them.
-    private static async Task RunAsync(WorkerClient client, TableHandle sparse, TableHandle dense, Plan plan, int tau, long first)
+    private static async Task RunAsync(WorkerClient client, TableHandle sparse, TableHandle dense, Plan plan, int tau, long first, int paceMs = 0)
     {
         var inFlight = new List<Task>();
         var rng = new Random(client.Rank);
@@ -170,7 +235,7 @@ public sealed class ClusterCheckpointTests
             inFlight.Add(client.PushRangeAsync(dense, range, denseValues).AsTask());
             if (i % 2 == 1)
                 await client.PullAsync(sparse, plan.Pool, pulled, new Delay(tau));
-            await Task.Delay(rng.Next(0, 3 * (client.Rank + 1)));
+            await Task.Delay(paceMs + rng.Next(0, 3 * (client.Rank + 1)));
             await client.AdvanceClockAsync();
             inFlight.RemoveAll(t => t.IsCompletedSuccessfully);
         }
