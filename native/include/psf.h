@@ -404,6 +404,10 @@ PSF_API int32_t psf_bench_memcpy(uint64_t bytes, uint32_t iterations, double *gb
  * (1 .. 64 MiB; 1 MiB is the reference), TCP_NODELAY. */
 PSF_API int32_t psf_bench_tcp_stream(uint64_t message_bytes, uint64_t total_bytes, double *gbps);
 
+/* The same stream, its sender submitting through io_uring with up to `depth` (1 .. 64) sends in
+ * flight, one system call per batch: PSF_E_UNSUPPORTED where the kernel has no io_uring. */
+PSF_API int32_t psf_bench_tcp_stream_uring(uint64_t message_bytes, uint64_t total_bytes, uint32_t depth, double *gbps);
+
 /* `iterations` (1 .. 1e7) 64-byte round trips over loopback TCP; p50 and p99. */
 PSF_API int32_t psf_bench_tcp_pingpong(uint32_t iterations, double *p50_us, double *p99_us);
 

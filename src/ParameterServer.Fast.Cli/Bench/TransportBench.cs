@@ -83,6 +83,15 @@ public sealed class TransportBench : IBenchSuite
         (double shmSpin50, double shmSpin99) = NativeBaselines.ShmPingPong(rtts, spinOnly: true);
         Add(new BenchResult("memcpy_c", memcpy, "GB/s") { Extra = { ["bytes"] = 1 << 20 } });
         Add(new BenchResult("tcp_stream_c", tcpStream, "GB/s") { Extra = { ["message_bytes"] = 1 << 20 } });
+        // What decided the TCP engine: io_uring, 8 sends in flight and one system call per batch,
+        // against the blocking sends above (the transports' way), same receiver, same run.
+        double?[] uring = [.. Enumerable.Range(0, repetitions).Select(_ => NativeBaselines.TcpStreamUringGbps(1 << 20, streamBytes, 8))];
+        if (uring.All(u => u is not null))
+        {
+            double uringStream = Measure.Median([.. uring.Select(u => u!.Value)]);
+            Add(new BenchResult("tcp_stream_uring_c", uringStream, "GB/s") { Extra = { ["message_bytes"] = 1 << 20, ["depth"] = 8 } });
+            Add(new BenchResult("tcp_stream_uring_vs_c", uringStream / tcpStream, "ratio") { Extra = { ["yardstick"] = "tcp_stream_c" } });
+        }
         Add(new BenchResult("tcp_pingpong_c_us", tcpC50, "µs") { Extra = { ["p99_us"] = tcpC99 } });
         Add(new BenchResult("shm_pingpong_c_us", shmC50, "µs") { Extra = { ["p99_us"] = shmC99, ["waits"] = "futex" } });
         Add(new BenchResult("shm_pingpong_spin_c_us", shmSpin50, "µs") { Extra = { ["p99_us"] = shmSpin99, ["waits"] = "spin" } });

@@ -23,6 +23,21 @@ public static unsafe class NativeBaselines
         return gbps;
     }
 
+    /// <summary>
+    /// The same stream with its sender on io_uring, <paramref name="depth"/> sends in flight; null
+    /// where the kernel has no io_uring (the figure that tells whether a TCP engine on it would pay).
+    /// </summary>
+    public static double? TcpStreamUringGbps(long messageBytes, long totalBytes, int depth)
+    {
+        PsfNative.EnsureAvailable();
+        double gbps;
+        int status = NativeMethods.BenchTcpStreamUring((ulong)messageBytes, (ulong)totalBytes, (uint)depth, &gbps);
+        if (status == -4)
+            return null;
+        PsfNative.Check(status, "psf_bench_tcp_stream_uring");
+        return gbps;
+    }
+
     public static double ShmStreamGbps(long messageBytes, long totalBytes)
     {
         PsfNative.EnsureAvailable();

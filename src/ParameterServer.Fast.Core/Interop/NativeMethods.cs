@@ -169,6 +169,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, EntryPoint = "psf_bench_tcp_stream")]
     public static partial int BenchTcpStream(ulong messageBytes, ulong totalBytes, double* gbps);
 
+    [LibraryImport(LibraryName, EntryPoint = "psf_bench_tcp_stream_uring")]
+    public static partial int BenchTcpStreamUring(ulong messageBytes, ulong totalBytes, uint depth, double* gbps);
+
     [LibraryImport(LibraryName, EntryPoint = "psf_bench_tcp_pingpong")]
     public static partial int BenchTcpPingPong(uint iterations, double* p50Us, double* p99Us);
 
