@@ -18,4 +18,17 @@ static inline int64_t psf_bench_left(int64_t deadline_ns)
     return left > 0 ? left : 1;
 }
 
+/* A peer thread's job: accept one connection on `listener`, then take `total_bytes` (a stream)
+ * or echo `iterations` messages (a ping-pong) before `deadline_ns`; `status` is its outcome. */
+typedef struct {
+    psf_tcp_listener *listener;
+    uint64_t total_bytes;
+    uint32_t iterations;
+    int64_t deadline_ns;
+    int32_t status;
+} psf_bench_peer;
+
+/* A stream's receiving end (a pthread start routine taking a psf_bench_peer). */
+void *psf_bench_swallow(void *arg);
+
 #endif

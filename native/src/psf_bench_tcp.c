@@ -4,13 +4,7 @@
 
 #include "psf_bench_internal.h"
 
-typedef struct {
-    psf_tcp_listener *listener;
-    uint64_t total_bytes;      /* stream: bytes to swallow */
-    uint32_t iterations;       /* ping-pong: messages to echo */
-    int64_t deadline_ns;
-    int32_t status;
-} peer_job;
+typedef psf_bench_peer peer_job;
 
 static int32_t open_pair(psf_tcp_listener **listener, psf_tcp_conn **client, peer_job *job,
                          pthread_t *thread, void *(*peer)(void *))
@@ -27,7 +21,7 @@ static int32_t open_pair(psf_tcp_listener **listener, psf_tcp_conn **client, pee
     return psf_tcp_connect("127.0.0.1", port, psf_bench_left(job->deadline_ns), client);
 }
 
-static void *swallow(void *arg)
+void *psf_bench_swallow(void *arg)
 {
     peer_job *job = arg;
     psf_tcp_conn *conn = NULL;
@@ -56,7 +50,7 @@ int32_t psf_bench_tcp_stream(uint64_t message_bytes, uint64_t total_bytes, doubl
     psf_tcp_listener *listener = NULL;
     psf_tcp_conn *conn = NULL;
     pthread_t thread;
-    int32_t status = open_pair(&listener, &conn, &job, &thread, swallow);
+    int32_t status = open_pair(&listener, &conn, &job, &thread, psf_bench_swallow);
     if (listener == NULL)
         return status;
     uint8_t *message = calloc(1, message_bytes);

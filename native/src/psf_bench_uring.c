@@ -103,31 +103,6 @@ static int32_t uring_enter(uring *r, unsigned count, unsigned wait, unsigned *in
     return PSF_OK;
 }
 
-typedef struct {
-    psf_tcp_listener *listener;
-    uint64_t total_bytes;
-    int64_t deadline_ns;
-    int32_t status;
-} sink_job;
-
-static void *sink(void *arg)
-{
-    sink_job *job = arg;
-    psf_tcp_conn *conn = NULL;
-    job->status = psf_tcp_accept(job->listener, psf_bench_left(job->deadline_ns), &conn);
-    enum { CHUNK = 1 << 20 };
-    uint8_t *buf = malloc(CHUNK);
-    uint64_t got = 0;
-    while (job->status == PSF_OK && got < job->total_bytes) {
-        uint64_t count = 0;
-        job->status = psf_tcp_recv(conn, buf, CHUNK, 1, &count, psf_bench_left(job->deadline_ns));
-        got += count;
-    }
-    free(buf);
-    psf_tcp_close(conn);
-    return NULL;
-}
-
 int32_t psf_bench_tcp_stream_uring(uint64_t message_bytes, uint64_t total_bytes, uint32_t depth, double *gbps)
 {
     if (gbps == NULL || message_bytes == 0 || message_bytes > ((uint64_t)64 << 20) || total_bytes < message_bytes ||
@@ -138,7 +113,7 @@ int32_t psf_bench_tcp_stream_uring(uint64_t message_bytes, uint64_t total_bytes,
     int32_t status = uring_open(&ring, 64);
     if (status < 0)
         return status;
-    sink_job job = { .total_bytes = total_bytes / message_bytes * message_bytes,
+    psf_bench_peer job = { .total_bytes = total_bytes / message_bytes * message_bytes,
                      .deadline_ns = psf_now_ns() + PSF_BENCH_BUDGET_NS };
     uint16_t port = 0;
     status = psf_tcp_listen("127.0.0.1", 0, &job.listener, &port);
@@ -147,7 +122,7 @@ int32_t psf_bench_tcp_stream_uring(uint64_t message_bytes, uint64_t total_bytes,
         return status;
     }
     pthread_t thread;
-    if (pthread_create(&thread, NULL, sink, &job) != 0) {
+    if (pthread_create(&thread, NULL, psf_bench_swallow, &job) != 0) {
         psf_tcp_listener_close(job.listener);
         uring_close(&ring);
         return psf_fail(PSF_E_SYSTEM, "bench: cannot start a thread");
