@@ -14,7 +14,8 @@ public class LocalElasticityProcessTests
         Directory.CreateDirectory(dir);
         try
         {
-            string[] common = ["--examples", "60000", "--epochs", "16", "--quiet", "--servers", "3", "--replicas", "2"];
+            // Worker 1 sleeps 40 ms per iteration (128 of them): ≥ 5 s of training, so both changes land in it.
+            string[] common = ["--examples", "60000", "--epochs", "16", "--straggler", "40", "--quiet", "--servers", "3", "--replicas", "2"];
             (int cleanCode, string cleanOut) = await LocalProcessTests.RunPsf(["local", .. common, "--json", Path.Combine(dir, "clean.json")]);
             Assert.That(cleanCode, Is.EqualTo(0), cleanOut);
             (int code, string output) = await LocalProcessTests.RunPsf(["local", .. common, "--add", "server@0.5", "--drain", "server:0@3", "--json", Path.Combine(dir, "changed.json")]);

@@ -45,7 +45,9 @@ public class LocalProcessTests
         try
         {
             // Asynchronous SGD (FTRL): a replacement reruns its shard's minibatches while the others go on.
-            string[] common = ["--algorithm", "ftrl", "--examples", "60000", "--epochs", "2", "--quiet"];
+            // Worker 1 sleeps 20 ms per minibatch (120 of them): the job trains ≥ 2.4 s however fast the
+            // machine, so the kill at 1.5 s lands in it.
+            string[] common = ["--algorithm", "ftrl", "--examples", "60000", "--epochs", "2", "--straggler", "20", "--quiet"];
             (int cleanCode, string cleanOut) = await RunPsf(["local", .. common, "--json", Path.Combine(dir, "clean.json")]);
             Assert.That(cleanCode, Is.EqualTo(0), cleanOut);
             (int code, string output) = await RunPsf(["local", .. common, "--kill", "worker:1@1.5", "--json", Path.Combine(dir, "killed.json")]);
@@ -70,7 +72,8 @@ public class LocalProcessTests
         Directory.CreateDirectory(dir);
         try
         {
-            string[] common = ["--examples", "60000", "--epochs", "2", "--quiet", "--servers", "3", "--replicas", "2"];
+            // Worker 1 sleeps 150 ms per iteration (16 of them): ≥ 2.4 s of training, so the kill at 1 s lands in it.
+            string[] common = ["--examples", "60000", "--epochs", "2", "--straggler", "150", "--quiet", "--servers", "3", "--replicas", "2"];
             (int cleanCode, string cleanOut) = await RunPsf(["local", .. common, "--json", Path.Combine(dir, "clean.json")]);
             Assert.That(cleanCode, Is.EqualTo(0), cleanOut);
             (int code, string output) = await RunPsf(["local", .. common, "--kill", "server:1@1", "--json", Path.Combine(dir, "killed.json")]);

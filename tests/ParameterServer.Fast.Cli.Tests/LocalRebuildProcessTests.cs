@@ -15,7 +15,8 @@ public class LocalRebuildProcessTests
         Directory.CreateDirectory(dir);
         try
         {
-            string[] common = ["--examples", "60000", "--epochs", "4", "--quiet", "--servers", "3", "--replicas", "2"];
+            // Worker 1 sleeps 100 ms per iteration (32 of them): ≥ 3.2 s of training, so both kills land in it.
+            string[] common = ["--examples", "60000", "--epochs", "4", "--straggler", "100", "--quiet", "--servers", "3", "--replicas", "2"];
             (int cleanCode, string cleanOut) = await LocalProcessTests.RunPsf(["local", .. common, "--json", Path.Combine(dir, "clean.json")]);
             Assert.That(cleanCode, Is.EqualTo(0), cleanOut);
             (int code, string output) = await LocalProcessTests.RunPsf(["local", .. common, "--kill", "server:1@1", "--kill", "server:2@1.5", "--json", Path.Combine(dir, "killed.json")]);
