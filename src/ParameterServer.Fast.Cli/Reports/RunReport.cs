@@ -19,7 +19,8 @@ public readonly record struct ProgressPoint(double Seconds, int Worker, long Ite
 ///   <item>convergence.png (block proximal gradient): the objective against seconds of training for the
 ///   job and for the single-process baseline (the paper's Figure 9);</item>
 ///   <item>objective.png (otherwise): the objective each worker reported against seconds;</item>
-///   <item>time.png: per worker, seconds computing and seconds waiting (Figure 10).</item>
+///   <item>time.png: per worker, seconds computing and seconds waiting (Figure 10), and the waiting
+///   by cause: network, server, consistency, stragglers.</item>
 /// </list>
 /// </summary>
 public static class RunReport
@@ -43,7 +44,9 @@ public static class RunReport
         if (results.Any(r => r.Name.EndsWith("_compute_seconds", StringComparison.Ordinal)))
         {
             TimePlot(results, Path.Combine(directory, "time.png"));
-            figures.Add(("time.png", "Where the time goes: seconds computing and waiting, per worker"));
+            figures.Add(("time.png", HasWaitCauses(results)
+                ? "Where the time goes: per worker, seconds computing and waiting, and beside them the waiting by cause (request times summed, so requests in flight together each count)"
+                : "Where the time goes: seconds computing and waiting, per worker"));
         }
         File.WriteAllText(Path.Combine(directory, "index.html"), Html(directory, title, config, results, figures), new UTF8Encoding(false));
         output.WriteLine($"wrote the report to {Path.Combine(directory, "index.html")}");
@@ -64,28 +67,67 @@ public static class RunReport
         plot.SavePng(path, 800, 480);
     }
 
+    // Per worker two bars: its wall time split into computing and waiting, and beside it the
+    // waiting by cause (beyond the paper's Figure 10). Causes are request times summed (requests in
+    // flight together each count) plus barrier time, so that bar can stand taller than the waiting.
+    private static readonly (string Cause, string Label, ScottPlot.Color Color)[] Causes =
+    [
+        ("network", "network", ScottPlot.Colors.MediumSeaGreen),
+        ("server", "server queue + apply", ScottPlot.Colors.Gold),
+        ("consistency", "consistency (bounded delay)", ScottPlot.Colors.IndianRed),
+        ("straggler", "stragglers (barriers)", ScottPlot.Colors.MediumPurple),
+    ];
+
+    private static bool HasWaitCauses(IReadOnlyList<BenchResult> results) =>
+        results.Any(r => r.Name.StartsWith("worker_", StringComparison.Ordinal) && r.Name.EndsWith("_network_seconds", StringComparison.Ordinal));
+
     private static void TimePlot(IReadOnlyList<BenchResult> results, string path)
     {
         var plot = new ScottPlot.Plot();
         var workers = results.Where(r => r.Name.EndsWith("_compute_seconds", StringComparison.Ordinal))
             .Select(r => int.Parse(r.Name.Split('_')[1], CultureInfo.InvariantCulture)).Order().ToList();
         double Get(string name) => results.FirstOrDefault(r => r.Name == name)?.Value ?? 0;
+        bool causes = HasWaitCauses(results);
+        int stride = causes ? 3 : 1;
         var bars = new List<ScottPlot.Bar>();
+        var ticks = new List<ScottPlot.Tick>();
+        double top = 0;
         foreach (int w in workers)
         {
             double compute = Get($"worker_{w}_compute_seconds"), wait = Get($"worker_{w}_wait_seconds");
-            bars.Add(new ScottPlot.Bar { Position = w, ValueBase = 0, Value = compute, FillColor = ScottPlot.Colors.SteelBlue });
-            bars.Add(new ScottPlot.Bar { Position = w, ValueBase = compute, Value = compute + wait, FillColor = ScottPlot.Colors.Orange });
+            int at = w * stride;
+            bars.Add(new ScottPlot.Bar { Position = at, ValueBase = 0, Value = compute, FillColor = ScottPlot.Colors.SteelBlue });
+            bars.Add(new ScottPlot.Bar { Position = at, ValueBase = compute, Value = compute + wait, FillColor = ScottPlot.Colors.Orange });
+            ticks.Add(new ScottPlot.Tick(at, $"worker {w}"));
+            top = Math.Max(top, compute + wait);
+            if (!causes)
+                continue;
+            double bottom = 0;
+            foreach ((string cause, _, ScottPlot.Color color) in Causes)
+            {
+                double seconds = Get($"worker_{w}_wait_{cause}_seconds");
+                bars.Add(new ScottPlot.Bar { Position = at + 1, ValueBase = bottom, Value = bottom + seconds, FillColor = color });
+                bottom += seconds;
+            }
+            ticks.Add(new ScottPlot.Tick(at + 1, $"worker {w}: waits by cause"));
+            top = Math.Max(top, bottom);
         }
         plot.Add.Bars(bars);
         plot.Legend.ManualItems.Add(new ScottPlot.LegendItem { LabelText = "computing", FillColor = ScottPlot.Colors.SteelBlue });
         plot.Legend.ManualItems.Add(new ScottPlot.LegendItem { LabelText = "waiting", FillColor = ScottPlot.Colors.Orange });
-        plot.ShowLegend();
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
-            [.. workers.Select(w => new ScottPlot.Tick(w, $"worker {w}"))]);
+        if (causes)
+        {
+            foreach ((_, string label, ScottPlot.Color color) in Causes)
+                plot.Legend.ManualItems.Add(new ScottPlot.LegendItem { LabelText = label, FillColor = color });
+        }
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
         plot.Title("Where the time goes");
         plot.YLabel("seconds");
-        plot.SavePng(path, 800, 480);
+        // Head room above the tallest bar for the legend.
+        if (top > 0)
+            plot.Axes.SetLimitsY(0, top * (causes ? 1.6 : 1.25));
+        plot.SavePng(path, 900, 520);
     }
 
     private static string Html(string directory, string title, IReadOnlyDictionary<string, object> config, IReadOnlyList<BenchResult> results, List<(string File, string Caption)> figures)
