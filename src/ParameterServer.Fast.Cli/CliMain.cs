@@ -64,6 +64,7 @@ public static class CliMain
               local             an embedded cluster on this machine training a model:
                                 --app sparse-lr|countmin|mlp|sum-check --servers N --workers M --transport inproc|shm|tcp|rdma
                                 [--max-delay T|inf] [--epochs E] [--examples N] [--data FILE [--skip-bad-lines]]
+                                [--shards S] (server nodes per server process, each owning its own key ranges; 1)
                                 [--tls] [--replicas R [--replication-batch N]] [--kill server:N@SECONDS|worker:N@SECONDS] [--json FILE] [--report DIR] [--quiet]
                                 [--add server@SECONDS] [--drain server:RANK@SECONDS]   (servers joining or leaving; --replicas 2+)
                                 [--checkpoint-dir DIR --checkpoint-every N [--checkpoint-keep K]] [--resume]
@@ -75,10 +76,12 @@ public static class CliMain
                                 [--rounds R] [--sparse-keys K] [--dense-keys K] [--key-lists L] [--pace-ms MS] [--seed S]
                                 progress: live bars on a terminal, plain lines otherwise (PSF_PROGRESS=plain forces them)
               scheduler         the scheduler of a multi-machine job: --listen tcp://HOST:PORT --servers N --workers M
-                                [--replicas R] [--json FILE] (the workers' final figures)
+                                [--shards S] (the servers' --shards: the job waits for N×S server nodes) [--replicas R] [--json FILE] (the workers' final figures)
                                 [--checkpoint-dir DIR --checkpoint-every N [--checkpoint-keep K]] [--resume]
               server            a server: --scheduler tcp://HOST:PORT|shm://NAME [--listen tcp://HOST:PORT|shm://NAME] [--advertise HOST]
                                 [--replication-batch N] (pushes of one range replicated together at most; 16)
+                                [--shards S] (server nodes in this process, listening at PORT, PORT+1, …; each owns its own
+                                key ranges, and no two copies of a range go to one process) [--failure-domain NAME]
                                 [--checkpoint-dir DIR] (its path of the shared checkpoint folder, if not the scheduler's)
               worker            a worker: --scheduler tcp://HOST:PORT --app sparse-lr [app options]
                                 (every node needs the same secret: PSF_SECRET or --secret-file FILE;

@@ -74,6 +74,34 @@ public class CliTests
         Assert.That(output, Does.Not.Contain("\u001b["));
     }
 
+    [Test, CancelAfter(120_000)]
+    public void ShardsOfOneServerSplitItsRangesAndEveryRowStaysExact()
+    {
+        string json = Path.Combine(Path.GetTempPath(), $"psf-shards-{Guid.NewGuid():N}.json");
+        (int code, string output, string error) = Run("local", "--app", "sum-check", "--transport", "inproc", "--servers", "1", "--shards", "3",
+            "--workers", "2", "--rounds", "40", "--quiet", "--json", json);
+        Assert.That(code, Is.EqualTo(0), output + error);
+        Dictionary<string, double> results = Bench.JsonReport.ReadResults(json);
+        File.Delete(json);
+        Assert.That(output, Does.Contain("1 servers of 3 shards each"));
+        Assert.That(results["mismatches"], Is.Zero);
+        Assert.That(results["rows_checked"], Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void ShardOptionsAreCheckedAndNamed()
+    {
+        (int code, _, string error) = Run("local", "--shards", "0");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--shards"));
+        (code, _, error) = Run("local", "--shards", "2", "--replicas", "2", "--add", "server@1");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--add").And.Contain("--shards"));
+        (code, _, error) = Run("server", "--scheduler", "tcp://127.0.0.1:1", "--listen", "tcp://127.0.0.1:65535", "--shards", "2");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("65535"));
+    }
+
     [Test]
     public void TheCountMinAppHasTwoNamesAndChecksItsOptions()
     {

@@ -32,6 +32,38 @@ public class SumCheckProcessTests
         }
     }
 
+    // Two server processes of two shards each, R = 2: every chain has one shard in each process
+    // (were the shards failure domains of their own, some chains would hold both shards of one
+    // process and die with it). Killing a process takes two shards at once; every row stays exact.
+    [TestCase("tcp")]
+    [TestCase("shm")]
+    [CancelAfter(180_000)]
+    public async Task AServerProcessOfTwoShardsKilledMidJobLeavesEveryRowExact(string transport)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"psf-shards-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string json = Path.Combine(dir, "killed.json");
+            (int code, string output) = await PsfChild.RunAsync(
+                ["local", "--app", "sum-check", "--servers", "2", "--shards", "2", "--workers", "2", "--replicas", "2", "--transport", transport,
+                 "--rounds", "150", "--pace-ms", "10", "--kill", "server:1@0.5", "--quiet", "--json", json], TimeSpan.FromMinutes(2));
+            TestContext.Out.WriteLine(output);
+            Assert.That(code, Is.EqualTo(0), output);
+            Assert.That(output, Does.Contain("2 servers of 2 shards each"));
+            Assert.That(output, Does.Contain("killed server 1").And.Contain("SIGKILL"));
+            // Both shards of the killed process were seen to die.
+            Assert.That(output, Does.Contain("server 2 lost").And.Contain("server 3 lost"), output);
+            Assert.That(PsfChild.Result(json, "rows_checked"), Is.EqualTo(20_000 + 16_384));
+            Assert.That(PsfChild.Result(json, "mismatches"), Is.Zero);
+            Assert.That(PsfChild.Result(json, "recovery_seconds"), Is.GreaterThan(0).And.LessThan(10));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Test, CancelAfter(60_000)]
     public async Task BadSumCheckOptionsAreAUsageErrorNamingThem()
     {

@@ -28,6 +28,7 @@ public sealed class KvBench : IBenchSuite
     {
         TransportKind kind = args.Choice("transport", TransportKind.Tcp, s_kinds);
         int servers = args.Int("servers", 1, 1, 64);
+        int shards = args.Int("shards", 1, 1, 16);
         int workers = args.Int("workers", 1, 1, 64);
         double budget = args.Int("run-ms", quick ? 150 : 1000, 10, 60_000) / 1000.0;
         int latencyOps = args.Int("latency-ops", quick ? 2000 : 20000, 10, 10_000_000);
@@ -43,7 +44,7 @@ public sealed class KvBench : IBenchSuite
             log.WriteLine(JsonReport.Format(r));
         }
 
-        KvCluster cluster = KvCluster.StartAsync(kind, servers, workers).GetAwaiter().GetResult();
+        KvCluster cluster = KvCluster.StartAsync(kind, servers, workers, shards: shards).GetAwaiter().GetResult();
         try
         {
             int largest = dense[^1].Floats;
@@ -114,6 +115,7 @@ public sealed class KvBench : IBenchSuite
         {
             ["transport"] = kind.ToString().ToLowerInvariant(),
             ["servers"] = servers,
+            ["shards"] = shards,
             ["workers"] = workers,
             ["run_seconds"] = budget,
             ["latency_ops"] = latencyOps,

@@ -21,7 +21,7 @@ internal sealed class KvCluster : IAsyncDisposable
 
     public IReadOnlyList<WorkerClient> Workers { get; }
 
-    public static async Task<KvCluster> StartAsync(TransportKind kind, int servers, int workers, bool keyCaching = true)
+    public static async Task<KvCluster> StartAsync(TransportKind kind, int servers, int workers, bool keyCaching = true, int shards = 1)
     {
         ClusterSecret secret = ClusterSecret.Generate();
         string job = $"psf-kv-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40];
@@ -38,10 +38,12 @@ internal sealed class KvCluster : IAsyncDisposable
             TransportKind.InProc => Endpoint.Parse($"inproc://{job}-{name}"),
             _ => Endpoint.Parse("tcp://127.0.0.1:0"),
         };
-        var scheduler = new SchedulerNode(transport, Listen("scheduler"), new JobOptions { Servers = servers, Workers = workers });
+        var scheduler = new SchedulerNode(transport, Listen("scheduler"), new JobOptions { Servers = servers * shards, Workers = workers });
         scheduler.Start();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var serverNodes = Enumerable.Range(0, servers).Select(s => new ServerNode(transport, Listen($"server-{s}"), scheduler.Endpoint)).ToList();
+        // Each server is `shards` nodes sharing a failure domain, as `psf server --shards` runs them.
+        var serverNodes = Enumerable.Range(0, servers).SelectMany(s => Enumerable.Range(0, shards).Select(k =>
+            new ServerNode(transport, ServerShards.ListenAt(Listen($"server-{s}"), k), scheduler.Endpoint) { FailureDomain = shards > 1 ? $"server-{s}" : "" })).ToList();
         await Task.WhenAll(serverNodes.Select(s => s.StartAsync(cts.Token))).ConfigureAwait(false);
         WorkerClient[] clients = await Task.WhenAll(Enumerable.Range(0, workers)
             .Select(_ => WorkerClient.ConnectAsync(transport, scheduler.Endpoint, cancellationToken: cts.Token, keyCaching: keyCaching))).ConfigureAwait(false);

@@ -23,7 +23,8 @@ public static class NodeCommands
         Endpoint listen = ReadEndpoint(args, "listen", "tcp://0.0.0.0:7070");
         var job = new JobOptions
         {
-            Servers = args.Int("servers", 1, 1, 4096),
+            // --servers counts server processes; each runs --shards server nodes.
+            Servers = args.Int("servers", 1, 1, 4096) * args.Int("shards", 1, 1, ServerShards.MaxShards),
             Workers = args.Int("workers", 1, 1, 65535),
             Replicas = args.Int("replicas", 1, 1, 8),
         };
@@ -92,17 +93,33 @@ public static class NodeCommands
         // This server's path of the job's shared checkpoint folder, when it is mounted elsewhere than on the scheduler.
         string? checkpointDir = args.String("checkpoint-dir");
         int replicationBatch = args.Int("replication-batch", ServerNode.DefaultReplicationBatch, 1, 4096);
+        int shards = args.Int("shards", 1, 1, ServerShards.MaxShards);
+        // The shards of this process fail together; --failure-domain groups processes that do too (a machine, a rack).
+        string domain = args.String("failure-domain") ?? (shards > 1 ? ServerShards.ProcessDomain() : "");
+        if (domain.Length > Cluster.Protocol.ControlMessages.MaxDomainLength)
+            throw new UsageException($"psf server: --failure-domain is at most {Cluster.Protocol.ControlMessages.MaxDomainLength} characters");
+        if (shards > 1 && listen.Kind is TransportKind.Tcp or TransportKind.Rdma && listen.Port + shards - 1 > 65535)
+            throw new UsageException($"psf server: {shards} shards listening from port {listen.Port} would pass port 65535");
         ClusterSecret secret = ReadSecret(args);
         using ILoggerFactory logs = Logging.Create();
         ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
         MetricsOptions? metricsOptions = MetricsArguments.Read(args);
         args.EnsureAllUsed();
         using MetricsEndpoint? metrics = MetricsArguments.Start(metricsOptions, output);
-        var server = new ServerNode(transport, listen, scheduler, logs.CreateLogger("server"), advertise, replicationBatch) { CheckpointDirectory = checkpointDir };
-        server.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
-        output.WriteLine($"psf server {server.Rank} serving");
-        server.Stopped.GetAwaiter().GetResult();
-        server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        List<ServerNode> nodes = [.. Enumerable.Range(0, shards).Select(k => new ServerNode(transport, ServerShards.ListenAt(listen, k), scheduler, logs.CreateLogger(shards > 1 ? $"server-shard{k}" : "server"), advertise, replicationBatch)
+        {
+            CheckpointDirectory = checkpointDir,
+            FailureDomain = domain,
+        })];
+        Task.WhenAll(nodes.Select(n => n.StartAsync(CancellationToken.None))).GetAwaiter().GetResult();
+        output.WriteLine(shards > 1
+            ? $"psf server serving as {shards} shards (server ranks {string.Join(", ", nodes.Select(n => n.Rank))}, failure domain {domain})"
+            : $"psf server {nodes[0].Rank} serving");
+        // A shard stops when the scheduler says so (the job ended, or it was drained); the process
+        // ends when every shard has.
+        Task.WhenAll(nodes.Select(n => n.Stopped)).GetAwaiter().GetResult();
+        foreach (ServerNode node in nodes)
+            node.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
     }
 

@@ -70,9 +70,10 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             }
         }
         string mode = options.Transport == TransportKind.InProc ? "in one process" : "each its own process";
-        view.Log.WriteLine($"psf local: {app.Name}, {options.Servers} servers, {options.Workers} workers, {options.Transport.ToString().ToLowerInvariant()} ({mode}), {options.App.Describe()}");
+        string shards = options.Shards > 1 ? $" of {options.Shards} shards each" : "";
+        view.Log.WriteLine($"psf local: {app.Name}, {options.Servers} servers{shards}, {options.Workers} workers, {options.Transport.ToString().ToLowerInvariant()} ({mode}), {options.App.Describe()}");
         clock.Start();
-        var job = new JobOptions { Servers = options.Servers, Workers = options.Workers, Replicas = options.Replicas };
+        var job = new JobOptions { Servers = options.Servers * options.Shards, Workers = options.Workers, Replicas = options.Replicas };
         Cluster.Checkpoints.CheckpointPolicy? checkpoints = CheckpointArguments.ToPolicy(options.Checkpoints, "local", view.Log);
         using Microsoft.Extensions.Logging.ILoggerFactory logs = Logging.Create();
         await using var scheduler = new SchedulerNode(transport, Listen("scheduler"), job, logs.CreateLogger("scheduler")) { Checkpoints = checkpoints };
@@ -125,7 +126,15 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
     {
         var servers = new List<ServerNode>();
         for (int s = 0; s < options.Servers; s++)
-            servers.Add(new ServerNode(transport, Listen($"server-{s}"), scheduler.Endpoint, replicationBatch: options.ReplicationBatch));
+        {
+            for (int k = 0; k < options.Shards; k++)
+            {
+                servers.Add(new ServerNode(transport, ServerShards.ListenAt(Listen($"server-{s}"), k), scheduler.Endpoint, replicationBatch: options.ReplicationBatch)
+                {
+                    FailureDomain = options.Shards > 1 ? $"server-{s}" : "",
+                });
+            }
+        }
         await Task.WhenAll(servers.Select(s => s.StartAsync(cancellationToken))).ConfigureAwait(false);
         var workers = new List<WorkerClient>();
         for (int w = 0; w < options.Workers; w++)
@@ -217,7 +226,11 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
 
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
 
-    private string[] ServerArguments() => [.. TlsArguments(), "--replication-batch", options.ReplicationBatch.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+    private string[] ServerArguments() =>
+    [
+        .. TlsArguments(), "--replication-batch", options.ReplicationBatch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        .. options.Shards > 1 ? ["--shards", options.Shards.ToString(System.Globalization.CultureInfo.InvariantCulture)] : Array.Empty<string>(),
+    ];
 
     private long _serverKilledAtUnixMs;
     private Cluster.Replication.RebuildTiming _lastRebuild;
@@ -307,7 +320,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         view.Summary($"done in {seconds:0.0} s", summary);
         var config = new Dictionary<string, object>
         {
-            ["app"] = app.Name, ["servers"] = options.Servers, ["workers"] = options.Workers,
+            ["app"] = app.Name, ["servers"] = options.Servers, ["shards"] = options.Shards, ["workers"] = options.Workers,
             ["transport"] = options.Transport.ToString().ToLowerInvariant(), ["replicas"] = options.Replicas,
             ["arguments"] = string.Join(' ', app.ToArguments()),
         };

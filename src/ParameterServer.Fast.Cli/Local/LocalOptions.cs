@@ -8,6 +8,8 @@ public sealed record LocalOptions
 {
     public AppChoice App { get; init; } = new SparseLRChoice(new Apps.SparseLR.SparseLROptions());
     public int Servers { get; init; } = 2;
+    /// <summary>Server nodes per server process (--shards): each owns its own key ranges and runs in parallel with the others.</summary>
+    public int Shards { get; init; } = 1;
     public int Workers { get; init; } = 2;
     public TransportKind Transport { get; init; } = TransportKind.Tcp;
     public int Replicas { get; init; } = 1;

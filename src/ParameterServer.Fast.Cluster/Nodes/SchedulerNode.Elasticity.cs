@@ -104,6 +104,7 @@ public sealed partial class SchedulerNode
         int rank = _servers.Count;
         uint id = NodeIds.Server(rank);
         _servers.Add((connection, new ServerInfo((int)id, request.Endpoint)));
+        NoteDomain((int)id, request.Domain);
         _detector.Heard(connection);
         Send(connection, MessageType.Register, ControlMessages.Encode(new RegisterReply((int)id, rank)));
         _logger.LogWarning("scheduler: server {Rank} at {Endpoint} joins the running job; ranges move to it", rank, request.Endpoint);
@@ -156,7 +157,7 @@ public sealed partial class SchedulerNode
             return;
         }
         var members = LiveServers.Select(s => s.Info.Id).Where(s => !_leaving.Contains(s)).ToList();
-        var ring = new HashRing(members, _job.VirtualNodes);
+        var ring = new HashRing(members, _job.VirtualNodes, DomainOf);
         var round = new List<(int, List<RangeMove>)>();
         var live = LiveServers.ToDictionary(s => s.Info.Id);
         int copies = 0, moving = 0;
@@ -235,7 +236,7 @@ public sealed partial class SchedulerNode
         }
         rows = copied.Sum(c => c.Rows ?? 0);
         _round = null;
-        _ring = new HashRing(LiveServers.Select(s => s.Info.Id).Where(s => !_leaving.Contains(s)), _job.VirtualNodes);
+        _ring = new HashRing(LiveServers.Select(s => s.Info.Id).Where(s => !_leaving.Contains(s)), _job.VirtualNodes, DomainOf);
         LastRebalance = new RebuildTiming(_changeStarted, Stopwatch.GetTimestamp(), LastRebalance.Ranges + copied.Count, LastRebalance.Rows + rows);
         _logger.LogWarning("scheduler: {Switched} ranges switched to new chains ({Copies} ranges, {Rows} rows copied); range map version {Version}",
             switched, copied.Count, rows, _version + 1);

@@ -45,7 +45,8 @@ public sealed partial class SchedulerNode
         if (_ring is null)
             return;
         var live = LiveServers.ToDictionary(s => s.Info.Id);
-        int wanted = Math.Min(_job.Replicas, live.Count);
+        // A chain holds at most one member per failure domain (the shards of one process share one).
+        int wanted = Math.Min(_job.Replicas, live.Keys.Select(DomainOf).Distinct().Count());
         int planned = 0;
         foreach (TableLayout layout in _tables)
         {
@@ -54,7 +55,7 @@ public sealed partial class SchedulerNode
                 // A chain whose every member died is lost (it keeps its dead member); nothing to copy from.
                 if (part.Chain.Length >= wanted || !part.Chain.All(live.ContainsKey) || _rebuilder.IsCopying(layout.Id, part.Range))
                     continue;
-                int target = _ring.Clockwise(layout.Spec.Range, part.Range.Begin).FirstOrDefault(s => live.ContainsKey(s) && !part.Chain.Contains(s), -1);
+                int target = _ring.NextMember(layout.Spec.Range, part.Range.Begin, part.Chain, live.ContainsKey);
                 if (target < 0)
                     continue;
                 RangeTransfer transfer = _rebuilder.Start(layout.Id, part.Range, part.Chain[^1], target, since);

@@ -42,6 +42,17 @@ public sealed partial class SchedulerNode : IAsyncDisposable, CheckpointCoordina
     private readonly CancellationTokenSource _stop = new();
     private IListener? _listener;
     private HashRing? _ring;
+    // Servers that named a failure domain (the shards of one process, or one machine's servers);
+    // the others are each a domain of their own. Chains never put two members in one domain.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> _domains = new();
+
+    private void NoteDomain(int server, string domain)
+    {
+        if (domain.Length > 0)
+            _domains[server] = domain;
+    }
+
+    private string DomainOf(int server) => _domains.TryGetValue(server, out string? d) ? d : HashRing.OwnDomain(server);
     private uint _version;
     private uint _publishedVersion;
     private readonly Membership.FailureDetector<IConnection> _detector;
@@ -233,6 +244,7 @@ public sealed partial class SchedulerNode : IAsyncDisposable, CheckpointCoordina
             int rank = _servers.Count;
             uint id = NodeIds.Server(rank);
             _servers.Add((connection, new ServerInfo((int)id, request.Endpoint)));
+            NoteDomain((int)id, request.Domain);
             _detector.Heard(connection);
             // Before the reply, so the server knows it before any range map creates a table.
             if (Checkpoints?.Resume is { Found: { } resume, Folder: { } folder })
@@ -241,7 +253,7 @@ public sealed partial class SchedulerNode : IAsyncDisposable, CheckpointCoordina
             _logger.LogInformation("scheduler: server {Rank} at {Endpoint}", rank, request.Endpoint);
             if (_servers.Count == _job.Servers)
             {
-                _ring = new HashRing(_servers.Select(s => s.Info.Id), _job.VirtualNodes);
+                _ring = new HashRing(_servers.Select(s => s.Info.Id), _job.VirtualNodes, DomainOf);
                 Publish();
             }
             return;

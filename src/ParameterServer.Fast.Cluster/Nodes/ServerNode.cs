@@ -74,6 +74,13 @@ public sealed partial class ServerNode : IAsyncDisposable
     /// </summary>
     public string? CheckpointDirectory { get; init; }
 
+    /// <summary>
+    /// The failure domain this server shares with others that fail with it ("" for one of its
+    /// own): the shards of one `psf server --shards S` process name the same one, so the scheduler
+    /// never puts two copies of a range into it.
+    /// </summary>
+    public string FailureDomain { get; init; } = "";
+
     // The checkpoint the job resumes from: each table is filled from it when first declared.
     private (long Clock, string Folder, CheckpointManifest Manifest)? _resume;
 
@@ -95,7 +102,7 @@ public sealed partial class ServerNode : IAsyncDisposable
         _schedulerConnection = await _transport.ConnectAsync(_scheduler, cancellationToken).ConfigureAwait(false);
         _schedulerConnection.Start(_inbox);
         await FrameOut.SendControl(_schedulerConnection, new FrameHeader(MessageType.Register),
-            ControlMessages.Encode(new RegisterRequest(NodeRole.Server, AdvertisedEndpoint().ToString()))).ConfigureAwait(false);
+            ControlMessages.Encode(new RegisterRequest(NodeRole.Server, AdvertisedEndpoint().ToString(), FailureDomain))).ConfigureAwait(false);
         await _registered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         _heartbeat = new Membership.Heartbeat(_schedulerConnection, () => _nodeId, HeartbeatInterval,
             () => _metrics is { } m ? Operations.ServerLoad.From(m).Encode() : []);

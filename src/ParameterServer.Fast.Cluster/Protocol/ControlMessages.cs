@@ -6,8 +6,11 @@ using ParameterServer.Fast.Core.Updaters;
 
 namespace ParameterServer.Fast.Cluster.Protocol;
 
-/// <summary>A node joining: its role and where it listens ("" for a worker).</summary>
-public sealed record RegisterRequest(NodeRole Role, string Endpoint);
+/// <summary>
+/// A node joining: its role, where it listens ("" for a worker), and for a server the failure
+/// domain it shares with others ("" for one of its own): the shards of one process name the same.
+/// </summary>
+public sealed record RegisterRequest(NodeRole Role, string Endpoint, string Domain = "");
 
 /// <summary>
 /// The scheduler's answer: the node's id and rank within its role, and the clock to start from
@@ -30,11 +33,15 @@ public sealed record ProgressReport(int Worker, long Iteration, double Objective
 /// </summary>
 public static class ControlMessages
 {
+    /// <summary>The longest failure-domain name a server may register with.</summary>
+    public const int MaxDomainLength = 256;
+
     public static byte[] Encode(RegisterRequest r)
     {
         var w = new PayloadWriter();
         w.U8((byte)r.Role);
         w.Str(r.Endpoint);
+        w.Str(r.Domain);
         return w.Written.ToArray();
     }
 
@@ -45,8 +52,11 @@ public static class ControlMessages
         if (!Enum.IsDefined((NodeRole)role) || (NodeRole)role == NodeRole.Scheduler)
             throw new ProtocolException("role", role, "must be server (2) or worker (3)");
         string endpoint = r.Str("endpoint");
+        string domain = r.Str("domain");
+        if (domain.Length > MaxDomainLength)
+            throw new ProtocolException("domain length", (ulong)domain.Length, $"must be at most {MaxDomainLength} characters");
         r.End();
-        return new RegisterRequest((NodeRole)role, endpoint);
+        return new RegisterRequest((NodeRole)role, endpoint, domain);
     }
 
     public static byte[] Encode(RegisterReply r)

@@ -107,6 +107,79 @@ public sealed class HashRingTests
         Assert.That(fraction, Is.GreaterThan(0.05).And.LessThanOrEqualTo(0.25 + 0.1));
     }
 
+    // Servers 10.. in `domains` failure domains of `shards` servers each ("d0", "d1", …).
+    private static (int[] Servers, Func<int, string> DomainOf) Sharded(int domains, int shards) =>
+        ([.. Enumerable.Range(10, domains * shards)], s => $"d{(s - 10) / shards}");
+
+    [Test]
+    public void ServersOfTheirOwnDomainsPlaceAsWithoutDomains([Values(1, 3)] int replicas)
+    {
+        List<RangeAssignment> plain = new HashRing([1, 2, 3, 4]).Partition(KeyRange.All, replicas);
+        List<RangeAssignment> own = new HashRing([1, 2, 3, 4], domainOf: HashRing.OwnDomain).Partition(KeyRange.All, replicas);
+
+        Assert.That(own.Select(p => (p.Range, string.Join(",", p.Chain))), Is.EqualTo(plain.Select(p => (p.Range, string.Join(",", p.Chain)))));
+    }
+
+    [Test]
+    public void AChainNeverHoldsTwoServersOfOneDomain([Values(1, 2, 3, 4)] int replicas, [Values(1, 2, 3)] int domains, [Values(1, 2, 4)] int shards)
+    {
+        (int[] servers, Func<int, string> domainOf) = Sharded(domains, shards);
+        var ring = new HashRing(servers, virtualNodes: 16, domainOf);
+
+        List<RangeAssignment> parts = ring.Partition(KeyRange.All, replicas);
+
+        Assert.That(ring.Domains, Is.EqualTo(domains));
+        foreach (RangeAssignment part in parts)
+        {
+            Assert.That(part.Chain, Has.Length.EqualTo(Math.Min(replicas, domains)), $"chain of {part.Range}");
+            Assert.That(part.Chain.Select(domainOf), Is.Unique, $"chain of {part.Range}: {string.Join(",", part.Chain)}");
+        }
+        // Every shard holds some of the table as primary, and every one as a backup when there are backups.
+        Assert.That(parts.Select(p => p.Primary).Distinct().Count(), Is.EqualTo(servers.Length));
+        if (Math.Min(replicas, domains) > 1)
+            Assert.That(parts.SelectMany(p => p.Chain.Skip(1)).Distinct().Count(), Is.EqualTo(servers.Length));
+    }
+
+    [Test]
+    public void ShardsOfADomainOwnContiguousRunsSoRequestsSplitLittleMore([Values(1, 2, 3)] int domains, [Values(2, 4)] int shards)
+    {
+        (int[] servers, Func<int, string> domainOf) = Sharded(domains, shards);
+        int sharded = new HashRing(servers, 16, domainOf).Partition(KeyRange.All, 1).Count;
+        int unsharded = new HashRing(Enumerable.Range(1, domains)).Partition(KeyRange.All, 1).Count;
+
+        TestContext.Out.WriteLine($"{domains} domains: {unsharded} parts with one server each, {sharded} with {shards} shards each");
+        // One domain: one run per shard, the last run's wrapping around the ring's end (so split in
+        // two). More: at most one more part per shard than without shards (shards as servers of
+        // their own, with points of their own, gave about shards times as many).
+        if (domains == 1)
+            Assert.That(sharded, Is.EqualTo(shards + 1));
+        else
+            Assert.That(sharded, Is.LessThanOrEqualTo(unsharded + (domains * shards)));
+    }
+
+    [Test]
+    public void ANewChainMemberComesFromTheNextDomainNotInTheChain()
+    {
+        (int[] servers, Func<int, string> domainOf) = Sharded(3, 2);
+        var ring = new HashRing(servers, 16, domainOf);
+        var range = KeyRange.All;
+
+        foreach (RangeAssignment part in ring.Partition(range, replicas: 3))
+        {
+            // The chain lost its middle member: the new one is in that member's domain (the only one not in the chain).
+            int[] survivors = [part.Chain[0], part.Chain[2]];
+            int dead = part.Chain[1];
+            int next = ring.NextMember(range, part.Range.Begin, survivors, s => s != dead);
+            Assert.That(next, Is.Not.EqualTo(-1));
+            Assert.That(domainOf(next), Is.EqualTo(domainOf(dead)), $"chain {string.Join(",", part.Chain)}");
+            Assert.That(next, Is.Not.EqualTo(dead));
+            // With every domain in the chain, there is none to take.
+            Assert.That(ring.NextMember(range, part.Range.Begin, part.Chain, _ => true), Is.EqualTo(-1));
+            // A whole domain dead: no member from it.
+            Assert.That(ring.NextMember(range, part.Range.Begin, survivors, s => domainOf(s) != domainOf(dead)), Is.EqualTo(-1));
+        }
+    }
+
     [Test]
     public void ARingNeedsAServerAndAVirtualNode()
     {

@@ -16,7 +16,7 @@ public sealed class ControlMessagesFuzzTests
     private static IEnumerable<TestCaseData> Decoders()
     {
         yield return Case("register request", d => ControlMessages.DecodeRegisterRequest(d),
-            ControlMessages.Encode(new RegisterRequest(NodeRole.Server, "tcp://127.0.0.1:1")), ControlMessages.Encode(new RegisterRequest(NodeRole.Worker, "")));
+            ControlMessages.Encode(new RegisterRequest(NodeRole.Server, "tcp://127.0.0.1:1", "rack-2/host-a")), ControlMessages.Encode(new RegisterRequest(NodeRole.Worker, "")));
         yield return Case("register reply", d => ControlMessages.DecodeRegisterReply(d), ControlMessages.Encode(new RegisterReply(65536, 0)));
         yield return Case("progress", d => ControlMessages.DecodeProgress(d),
             ControlMessages.Encode(new ProgressReport(1, 10, 0.5, 100, 1, 2, true) { Metrics = new Dictionary<string, double> { ["auc"] = 0.9 } }));

@@ -7,11 +7,12 @@ namespace ParameterServer.Fast.Cluster.Tests.Protocol;
 
 public sealed class ControlMessagesRoundTripTests
 {
-    [TestCase(NodeRole.Server, "tcp://127.0.0.1:4242")]
-    [TestCase(NodeRole.Worker, "")]
-    public void ARegisterRequestRoundTrips(NodeRole role, string endpoint)
+    [TestCase(NodeRole.Server, "tcp://127.0.0.1:4242", "")]
+    [TestCase(NodeRole.Server, "shm://psf-server-7-shard1", "host-a/4242")]
+    [TestCase(NodeRole.Worker, "", "")]
+    public void ARegisterRequestRoundTrips(NodeRole role, string endpoint, string domain)
     {
-        var request = new RegisterRequest(role, endpoint);
+        var request = new RegisterRequest(role, endpoint, domain);
 
         Assert.That(ControlMessages.DecodeRegisterRequest(ControlMessages.Encode(request)), Is.EqualTo(request));
     }
@@ -22,6 +23,14 @@ public sealed class ControlMessagesRoundTripTests
         var reply = new RegisterReply(65539, 3);
 
         Assert.That(ControlMessages.DecodeRegisterReply(ControlMessages.Encode(reply)), Is.EqualTo(reply));
+    }
+
+    [Test]
+    public void AFailureDomainNameHasABoundedLength()
+    {
+        byte[] bytes = ControlMessages.Encode(new RegisterRequest(NodeRole.Server, "tcp://127.0.0.1:1", new string('d', ControlMessages.MaxDomainLength + 1)));
+
+        Assert.That(() => ControlMessages.DecodeRegisterRequest(bytes), Throws.TypeOf<ProtocolException>().With.Message.Contains("domain"));
     }
 
     [Test]
