@@ -105,12 +105,15 @@ public sealed class KvBench : IBenchSuite
             Add(new BenchResult("latency_push_p99_us", push99, "µs"));
             Add(new BenchResult("latency_pull_p50_us", pull50, "µs"));
             Add(new BenchResult("latency_pull_p99_us", pull99, "µs"));
-            AddSameRunRatios(kind, quick, results, Add);
         }
         finally
         {
             cluster.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(20));
         }
+        // The same server process as 2 shards, for the large dense requests that shards speed up.
+        if (shards == 1)
+            ShardedDense(kind, servers, workers, budget, Add);
+        AddSameRunRatios(kind, quick, results, Add);
         var config = new Dictionary<string, object>
         {
             ["transport"] = kind.ToString().ToLowerInvariant(),
@@ -124,6 +127,33 @@ public sealed class KvBench : IBenchSuite
         return (results, config);
     }
 
+    // Dense push and pull of 1 M floats with every server process as 2 shards (2 nodes of one
+    // failure domain, applying their halves of the range in parallel), one at a time and 8 in
+    // flight, and the push rate over the one-shard run's.
+    private static void ShardedDense(TransportKind kind, int servers, int workers, double budget, Action<BenchResult> add)
+    {
+        const int Shards = 2, Floats = 1 << 20;
+        KvCluster cluster = KvCluster.StartAsync(kind, servers, workers, shards: Shards).GetAwaiter().GetResult();
+        try
+        {
+            TableHandle[] tables = Declare(cluster, TableSpec.Dense("kv-dense-sharded", new KeyRange(0, Floats)));
+            var buffers = cluster.Workers.Select(_ => (Push: new float[Floats], Pull: new float[Floats])).ToArray();
+            var range = new KeyRange(0, Floats);
+            foreach (int inflight in new[] { 1, 8 })
+            {
+                string suffix = inflight == 1 ? "" : "_inflight8";
+                double push = Rate(cluster, budget, inflight, (w, i) => w.PushRangeAsync(tables[i], range, buffers[i].Push));
+                double pull = Rate(cluster, budget, inflight, (w, i) => w.PullRangeAsync(tables[i], range, buffers[i].Pull, Consistency.Eventual));
+                add(new BenchResult($"dense_push_1M_2shards{suffix}", push * Floats * 4.0 / 1e9, "GB/s") { Extra = { ["floats"] = Floats, ["shards"] = Shards } });
+                add(new BenchResult($"dense_pull_1M_2shards{suffix}", pull * Floats * 4.0 / 1e9, "GB/s") { Extra = { ["floats"] = Floats, ["shards"] = Shards } });
+            }
+        }
+        finally
+        {
+            cluster.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(20));
+        }
+    }
+
     // The targets as ratios over what the plain C loopback baselines do in this same run, so a
     // busy machine slows both sides alike: over TCP, dense push of 1 M floats ≥ 0.8× the C stream
     // and 4-key latency ≤ 35 µs where the C ping-pong takes 19 µs (1.84×); over shm, latency
@@ -132,6 +162,9 @@ public sealed class KvBench : IBenchSuite
     {
         double Value(string name) => results.First(r => r.Name == name).Value;
         double densePush = Math.Max(Value("dense_push_1M"), Value("dense_push_1M_inflight8"));
+        double? shardedPush = results.Any(r => r.Name == "dense_push_1M_2shards") ? Math.Max(Value("dense_push_1M_2shards"), Value("dense_push_1M_2shards_inflight8")) : null;
+        if (shardedPush is { } sharded)
+            add(new BenchResult("dense_push_1M_2shards_vs_1shard", sharded / densePush, "ratio"));
         if (kind == TransportKind.Tcp)
         {
             double stream = Measure.Median([.. Enumerable.Range(0, 3).Select(_ => NativeBaselines.TcpStreamGbps(1 << 20, quick ? 256L << 20 : 1L << 30))]);
@@ -139,6 +172,8 @@ public sealed class KvBench : IBenchSuite
             add(new BenchResult("tcp_stream_c", stream, "GB/s"));
             add(new BenchResult("tcp_pingpong_c_us", pingPong, "µs"));
             add(new BenchResult("dense_push_1M_vs_tcp_stream_c", densePush / stream, "ratio"));
+            if (shardedPush is { } sharded2)
+                add(new BenchResult("dense_push_1M_2shards_vs_tcp_stream_c", sharded2 / stream, "ratio"));
             add(new BenchResult("latency_push_p50_vs_tcp_pingpong_c", Value("latency_push_p50_us") / pingPong, "ratio (lower is better)"));
         }
         else
@@ -148,6 +183,8 @@ public sealed class KvBench : IBenchSuite
             add(new BenchResult("memcpy_c", memcpy, "GB/s"));
             add(new BenchResult("shm_pingpong_c_us", pingPong, "µs"));
             add(new BenchResult("dense_push_1M_vs_memcpy_c", densePush / memcpy, "ratio"));
+            if (shardedPush is { } sharded2)
+                add(new BenchResult("dense_push_1M_2shards_vs_memcpy_c", sharded2 / memcpy, "ratio"));
             add(new BenchResult("latency_push_p50_vs_shm_pingpong_c", Value("latency_push_p50_us") / pingPong, "ratio (lower is better)"));
         }
     }
