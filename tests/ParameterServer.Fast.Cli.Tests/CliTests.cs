@@ -94,9 +94,6 @@ public class CliTests
         (int code, _, string error) = Run("local", "--shards", "0");
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error, Does.Contain("--shards"));
-        (code, _, error) = Run("local", "--shards", "2", "--replicas", "2", "--add", "server@1");
-        Assert.That(code, Is.EqualTo(2));
-        Assert.That(error, Does.Contain("--add").And.Contain("--shards"));
         (code, _, error) = Run("server", "--scheduler", "tcp://127.0.0.1:1", "--listen", "tcp://127.0.0.1:65535", "--shards", "2");
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error, Does.Contain("65535"));

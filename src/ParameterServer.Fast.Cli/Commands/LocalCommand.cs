@@ -97,8 +97,6 @@ public static class LocalCommand
             throw new UsageException($"psf local: --kill names a worker beyond the job's {options.Workers}");
         if (options.Membership.Count > 0 && options.Replicas < 2)
             throw new UsageException("psf local: --add and --drain need --replicas 2 or more (request ids, which make a moved request apply once, are recorded only with replicas)");
-        if (options.Membership.Any(m => m.Add) && options.Shards > 1)
-            throw new UsageException("psf local: --add starts a server process with one shard into the running job; with --shards above 1 start the job with the servers it needs");
         if (options.Membership.Count > 0 && options.Transport == TransportKind.InProc)
             throw new UsageException("psf local: --add and --drain start and stop server processes: use --transport tcp or shm");
         if (options.Membership.Any(m => !m.Add && m.Rank >= options.Servers + options.Membership.Count(a => a.Add)))
