@@ -27,8 +27,7 @@ internal sealed class KvCluster : IAsyncDisposable
         string job = $"psf-kv-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40];
         ITransport transport = kind switch
         {
-            // The servers' rings, as `psf server` makes them.
-            TransportKind.Shm => new ShmTransport(secret, ringBytes: ShmTransport.DataRingBytes),
+            TransportKind.Shm => new ShmTransport(secret),
             TransportKind.Tcp => new TcpTransport(secret),
             TransportKind.InProc => new Transport.InProc.InProcTransport(secret),
             _ => throw new ArgumentException($"psf bench: transport {kind} is not benchmarked: use shm, tcp or inproc"),

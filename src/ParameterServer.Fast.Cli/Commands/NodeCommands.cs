@@ -102,7 +102,7 @@ public static class NodeCommands
             throw new UsageException($"psf server: {shards} shards listening from port {listen.Port} would pass port 65535");
         ClusterSecret secret = ReadSecret(args);
         using ILoggerFactory logs = Logging.Create();
-        ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"), ReadTls(args), Transport.Shm.ShmTransport.DataRingBytes);
+        ITransport transport = TransportFactory.Create(listen.Kind, secret, logs.CreateLogger("transport"), ReadTls(args));
         MetricsOptions? metricsOptions = MetricsArguments.Read(args);
         args.EnsureAllUsed();
         using MetricsEndpoint? metrics = MetricsArguments.Start(metricsOptions, output);

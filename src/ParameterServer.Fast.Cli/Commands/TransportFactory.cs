@@ -17,8 +17,7 @@ namespace ParameterServer.Fast.Cli.Commands;
 /// </summary>
 internal static class TransportFactory
 {
-    /// <param name="shmRingBytes">The rings of shared-memory connections this node accepts (servers: <see cref="ShmTransport.DataRingBytes"/>).</param>
-    public static ITransport Create(TransportKind kind, ClusterSecret secret, ILogger? logger = null, TlsOptions? tls = null, long shmRingBytes = ShmTransport.DefaultRingBytes)
+    public static ITransport Create(TransportKind kind, ClusterSecret secret, ILogger? logger = null, TlsOptions? tls = null)
     {
         (TransportKind resolved, string? fallback) = Resolve(kind);
         if (fallback is not null)
@@ -26,7 +25,7 @@ internal static class TransportFactory
         return resolved switch
         {
             TransportKind.Tcp => new TcpTransport(secret, logger, tls: tls),
-            TransportKind.Shm => new ShmTransport(secret, logger, shmRingBytes),
+            TransportKind.Shm => new ShmTransport(secret, logger),
             TransportKind.InProc => new InProcTransport(secret),
             TransportKind.Rdma when tls is not null => throw new UsageException("--tls encrypts TCP; the RDMA transport has no TLS (drop --tls, or use tcp://)"),
             TransportKind.Rdma => new RdmaTransport(secret, logger),

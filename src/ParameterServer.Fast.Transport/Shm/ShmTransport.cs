@@ -30,18 +30,8 @@ namespace ParameterServer.Fast.Transport.Shm;
 /// </summary>
 public sealed class ShmTransport : ITransport
 {
-    /// <summary>4 MiB rings: a frame up to 2 MiB is one record read in place; 8 MiB of shared memory per connection.</summary>
+    /// <summary>4 MiB rings: a frame up to 2 MiB is one record read in place; 16 MiB of shared memory per connection.</summary>
     public const long DefaultRingBytes = 4 << 20;
-
-    /// <summary>
-    /// 16 MiB rings, for the connections a server accepts (workers and peer servers): a dense piece
-    /// of 1 M floats (4 MiB, <c>WorkerClient.DensePieceFloats</c>) is one record, which the server
-    /// applies straight out of the ring; through 4 MiB rings it went in chunks, reassembled into a
-    /// buffer first (`psf bench kv --transport shm`, dense push of 1 M floats, 8 in flight, same
-    /// build: 4.6 and 5.4 GB/s with 4 MiB rings, 8.9 and 9.7 GB/s with 16 MiB). 32 MiB of shared
-    /// memory per connection, populated when the connection is made.
-    /// </summary>
-    public const long DataRingBytes = 16 << 20;
 
     private static int s_segments;
     private readonly ClusterSecret _secret;
