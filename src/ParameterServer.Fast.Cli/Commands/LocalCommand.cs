@@ -99,8 +99,10 @@ public static class LocalCommand
             throw new UsageException("psf local: --add and --drain need --replicas 2 or more (request ids, which make a moved request apply once, are recorded only with replicas)");
         if (options.Membership.Count > 0 && options.Transport == TransportKind.InProc)
             throw new UsageException("psf local: --add and --drain start and stop server processes: use --transport tcp or shm");
-        if (options.Membership.Any(m => !m.Add && m.Rank >= options.Servers + options.Membership.Count(a => a.Add)))
-            throw new UsageException($"psf local: --drain names a server rank beyond the job's {options.Servers + options.Membership.Count(a => a.Add)} servers");
+        // A rank names a server node: one shard of a process.
+        int serverNodes = (options.Servers + options.Membership.Count(a => a.Add)) * options.Shards;
+        if (options.Membership.Any(m => !m.Add && m.Rank >= serverNodes))
+            throw new UsageException($"psf local: --drain names a server rank beyond the job's {serverNodes} server nodes");
         if (options.Tls && options.Transport != TransportKind.Tcp)
             throw new UsageException("psf local: --tls encrypts TCP; use it with --transport tcp");
         if (sweep is not null && options.Checkpoints.Enabled)

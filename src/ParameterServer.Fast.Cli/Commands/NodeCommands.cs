@@ -24,10 +24,13 @@ public static class NodeCommands
         var job = new JobOptions
         {
             // --servers counts server processes; each runs --shards server nodes.
-            Servers = args.Int("servers", 1, 1, 4096) * args.Int("shards", 1, 1, ServerShards.MaxShards),
+            Servers = ServerNodes(args),
             Workers = args.Int("workers", 1, 1, 65535),
             Replicas = args.Int("replicas", 1, 1, 8),
         };
+        // Copies of a range go to distinct server processes (failure domains), not shards.
+        if (job.Replicas > args.Int("servers", 1, 1, 4096))
+            throw new UsageException($"psf scheduler: --replicas {job.Replicas} needs at least that many server processes (--servers {args.Int("servers", 1, 1, 4096)}; shards of one process hold one copy)");
         ClusterSecret secret = ReadSecret(args);
         CheckpointArguments.Settings checkpointSettings = CheckpointArguments.Read(args);
         using ILoggerFactory logs = Logging.Create();
@@ -95,9 +98,11 @@ public static class NodeCommands
         int replicationBatch = args.Int("replication-batch", ServerNode.DefaultReplicationBatch, 1, 4096);
         int shards = args.Int("shards", 1, 1, ServerShards.MaxShards);
         // The shards of this process fail together; --failure-domain groups processes that do too (a machine, a rack).
-        string domain = args.String("failure-domain") ?? (shards > 1 ? ServerShards.ProcessDomain() : "");
-        if (domain.Length > Cluster.Protocol.ControlMessages.MaxDomainLength)
-            throw new UsageException($"psf server: --failure-domain is at most {Cluster.Protocol.ControlMessages.MaxDomainLength} characters");
+        string domain = args.String("failure-domain") is { Length: > 0 } named ? named : shards > 1 ? ServerShards.ProcessDomain() : "";
+        if (ServerShards.CheckDomainName(domain) is { } bad)
+            throw new UsageException($"psf server: --failure-domain '{domain}' {bad}");
+        if (advertise is not null && listen.Kind is TransportKind.Shm)
+            throw new UsageException("psf server: --advertise names a host for tcp:// or rdma://; a shm:// server is reached by its name on this machine");
         if (shards > 1 && listen.Kind is TransportKind.Tcp or TransportKind.Rdma && listen.Port + shards - 1 > 65535)
             throw new UsageException($"psf server: {shards} shards listening from port {listen.Port} would pass port 65535");
         ClusterSecret secret = ReadSecret(args);
@@ -150,6 +155,14 @@ public static class NodeCommands
         client.ShutdownRequested.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }).GetAwaiter().GetResult();
         client.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
+    }
+
+    // --servers × --shards: the server nodes the job waits for.
+    private static int ServerNodes(Arguments args)
+    {
+        int servers = args.Int("servers", 1, 1, 4096), shards = args.Int("shards", 1, 1, ServerShards.MaxShards);
+        return servers * shards <= 4096 ? servers * shards
+            : throw new UsageException($"psf scheduler: --servers {servers} × --shards {shards} is {servers * shards} server nodes; the most is 4096");
     }
 
     private static Endpoint ReadEndpoint(Arguments args, string name, string? fallback)

@@ -153,7 +153,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         using var children = new ChildProcesses(log, environment);
         string schedulerAddress = scheduler.Endpoint.ToString();
         for (int s = 0; s < options.Servers; s++)
-            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", Listen($"server-{s}").ToString(), .. ServerArguments()]);
+            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", Listen($"server-{s}").ToString(), .. ServerArguments(), .. DomainArguments($"server {s}")]);
         for (int w = 0; w < options.Workers; w++)
             children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. app.ToArguments(), .. TlsArguments()]);
         Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);
@@ -232,6 +232,10 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         .. options.Shards > 1 ? ["--shards", options.Shards.ToString(System.Globalization.CultureInfo.InvariantCulture)] : Array.Empty<string>(),
     ];
 
+    // A server process's failure domain by its place in the job, the same when a job is resumed
+    // (ranges then lie where they did), as in-process servers name theirs.
+    private string[] DomainArguments(string name) => options.Shards > 1 ? ["--failure-domain", name.Replace(' ', '-')] : [];
+
     private long _serverKilledAtUnixMs;
     private Cluster.Replication.RebuildTiming _lastRebuild;
     private Cluster.Replication.RebuildTiming _lastRebalance;
@@ -254,7 +258,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             if (change.Add)
             {
                 string name = $"server {options.Servers + added++}";
-                children.Start(name, ["server", "--scheduler", schedulerAddress, "--listen", Listen(name.Replace(' ', '-')).ToString(), .. ServerArguments()]);
+                children.Start(name, ["server", "--scheduler", schedulerAddress, "--listen", Listen(name.Replace(' ', '-')).ToString(), .. ServerArguments(), .. DomainArguments(name)]);
                 log.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] started {name} into the running job; ranges move to it");
                 continue;
             }

@@ -84,7 +84,8 @@ public sealed partial class SchedulerNode
         string? refused = _ring is null ? "the job has not started"
             : !members.Contains(id) ? $"server {rank} is not a live member of the job"
             : _job.Replicas < 2 ? "draining needs --replicas 2 or more (with one replica request ids are not recorded, so a moved request could be applied twice)"
-            : members.Count - 1 < _job.Replicas ? $"the job needs {_job.Replicas} servers for its replicas and would have {members.Count - 1}"
+            : Domains(members.Where(m => m != id)) < _job.Replicas
+                ? $"the job needs {_job.Replicas} failure domains (server processes) for its replicas and would have {Domains(members.Where(m => m != id))}"
             : null;
         if (refused is not null)
         {

@@ -46,7 +46,7 @@ public sealed partial class SchedulerNode
             return;
         var live = LiveServers.ToDictionary(s => s.Info.Id);
         // A chain holds at most one member per failure domain (the shards of one process share one).
-        int wanted = Math.Min(_job.Replicas, live.Keys.Select(DomainOf).Distinct().Count());
+        int wanted = Math.Min(_job.Replicas, Domains(live.Keys));
         int planned = 0;
         foreach (TableLayout layout in _tables)
         {

@@ -53,6 +53,9 @@ public sealed partial class SchedulerNode : IAsyncDisposable, CheckpointCoordina
     }
 
     private string DomainOf(int server) => _domains.TryGetValue(server, out string? d) ? d : HashRing.OwnDomain(server);
+
+    // How many failure domains the servers span: the longest a replica chain can be.
+    private int Domains(IEnumerable<int> servers) => servers.Select(DomainOf).Distinct().Count();
     private uint _version;
     private uint _publishedVersion;
     private readonly Membership.FailureDetector<IConnection> _detector;

@@ -36,6 +36,17 @@ public static class ServerShards
             : throw new ArgumentOutOfRangeException(nameof(shard), $"shard {shard} of {listen} would listen past port 65535");
     }
 
-    /// <summary>The failure domain of this process's shards: the machine and the process.</summary>
-    public static string ProcessDomain() => $"{Environment.MachineName}/{Environment.ProcessId}";
+    /// <summary>
+    /// The failure domain of this process's shards when none is named: the machine, the process
+    /// and a random part (containers may share a host name and each have pid 1). It changes when
+    /// the process restarts, and so does where its ranges lie: a job resumed from a checkpoint
+    /// needs the names of the first run (`--failure-domain`), which `psf local` always passes.
+    /// </summary>
+    public static string ProcessDomain() => $"{Environment.MachineName}/{Environment.ProcessId}/{Random.Shared.Next():x8}";
+
+    /// <summary>Why a failure-domain name cannot be used, or null.</summary>
+    public static string? CheckDomainName(string name) =>
+        name.Length > Protocol.ControlMessages.MaxDomainLength ? $"is at most {Protocol.ControlMessages.MaxDomainLength} characters"
+        : name.StartsWith('#') ? "may not begin with '#' (the names servers have of their own)"
+        : null;
 }

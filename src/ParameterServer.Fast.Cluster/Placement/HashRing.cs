@@ -39,8 +39,9 @@ public sealed class HashRing
         _members = servers.Distinct().GroupBy(_domainOf).ToDictionary(g => g.Key, g => g.Order().ToArray());
         if (_members.Count == 0)
             throw new ArgumentException("a ring needs at least one server");
-        // A domain has a point per virtual node, and at least one per server.
-        _domainPoints = _members.ToDictionary(d => d.Key, d => Enumerable.Range(0, Math.Max(virtualNodes, d.Value.Length)).Select(v => PointOf(d.Key, d.Value, v)).Order().ToArray());
+        // A domain has a point per virtual node, and at least 4 per server, so that each of many
+        // shards still holds a few arcs (one arc of random length would leave their loads uneven).
+        _domainPoints = _members.ToDictionary(d => d.Key, d => Enumerable.Range(0, PointsOf(d.Value.Length, virtualNodes)).Select(v => PointOf(d.Key, d.Value, v)).Order().ToArray());
         _points = [.. _domainPoints.SelectMany(d => d.Value.Select(p => (p, d.Key))).OrderBy(p => p.Item1)];
         Servers = _members.Values.Sum(m => m.Length);
         Domains = _members.Count;
@@ -171,6 +172,8 @@ public sealed class HashRing
             index = points.Length - 1;
         return (int)((long)index * _members[domain].Length / points.Length);
     }
+
+    private static int PointsOf(int members, int virtualNodes) => members == 1 ? virtualNodes : Math.Max(virtualNodes, 4 * members);
 
     // A server of its own domain keeps the points it always had; a named domain's points come
     // from its name, so they do not move as its shards come and go.

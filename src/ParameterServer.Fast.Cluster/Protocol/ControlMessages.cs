@@ -55,6 +55,8 @@ public static class ControlMessages
         string domain = r.Str("domain");
         if (domain.Length > MaxDomainLength)
             throw new ProtocolException("domain length", (ulong)domain.Length, $"must be at most {MaxDomainLength} characters");
+        if (domain.StartsWith('#'))
+            throw new ProtocolException($"bad frame: failure domain '{domain}': names beginning with '#' are the servers' own");
         r.End();
         return new RegisterRequest((NodeRole)role, endpoint, domain);
     }

@@ -59,7 +59,7 @@ internal sealed class TestCluster : IAsyncDisposable
     };
 
     public static async Task<TestCluster> StartAsync(string transport, int servers, int workers, int replicas = 1, ParameterServer.Fast.Cluster.Checkpoints.CheckpointPolicy? checkpoints = null,
-        TimeSpan? replacementTimeout = null, int replicationBatch = ServerNode.DefaultReplicationBatch)
+        TimeSpan? replacementTimeout = null, int replicationBatch = ServerNode.DefaultReplicationBatch, int shards = 1)
     {
         ClusterSecret secret = ClusterSecret.Generate();
         string job = Guid.NewGuid().ToString("N")[..8];
@@ -72,11 +72,20 @@ internal sealed class TestCluster : IAsyncDisposable
             "rdma-fake" => (new RdmaTransport(secret, options: FakeRdma), _ => Endpoint.Parse("rdma://127.0.0.1:0")),
             _ => throw new ArgumentException($"unknown transport {transport}", nameof(transport)),
         };
-        var scheduler = new SchedulerNode(t, listen("scheduler"), new JobOptions { Servers = servers, Workers = workers, Replicas = replicas, ReplacementTimeout = replacementTimeout ?? TimeSpan.FromSeconds(30) }) { Checkpoints = checkpoints };
+        var scheduler = new SchedulerNode(t, listen("scheduler"), new JobOptions { Servers = servers * shards, Workers = workers, Replicas = replicas, ReplacementTimeout = replacementTimeout ?? TimeSpan.FromSeconds(30) }) { Checkpoints = checkpoints };
         scheduler.Start();
         var nodes = new List<ServerNode>();
+        // With shards, server s is `shards` nodes of failure domain "server-s" (Servers[s * shards + k]).
         for (int s = 0; s < servers; s++)
-            nodes.Add(new ServerNode(t, listen($"server-{s}"), scheduler.Endpoint, replicationBatch: replicationBatch));
+        {
+            for (int k = 0; k < shards; k++)
+            {
+                nodes.Add(new ServerNode(t, ServerShards.ListenAt(listen($"server-{s}"), k), scheduler.Endpoint, replicationBatch: replicationBatch)
+                {
+                    FailureDomain = shards > 1 ? $"server-{s}" : "",
+                });
+            }
+        }
         var cluster = new TestCluster(t, transport, scheduler, nodes);
         try
         {

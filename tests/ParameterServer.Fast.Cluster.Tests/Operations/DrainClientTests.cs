@@ -44,4 +44,27 @@ public sealed class DrainClientTests
         e = await Bounded.Failure(new ValueTask(DrainClient.DrainAsync(cluster.Transport, cluster.Scheduler.Endpoint, 9, Timeout)), "a drain of an unknown server");
         Assert.That(e.Message, Does.Contain("server 9 is not a live member"));
     }
+
+    [Test]
+    public async Task ShardsDrainWhileTheirProcessesCanHoldTheReplicasAndNoLonger()
+    {
+        // Two server processes of two shards each, R = 2: draining one shard leaves two failure
+        // domains; draining its sibling too would leave one, and every chain a single copy.
+        await using TestCluster cluster = await TestCluster.StartAsync("tcp", servers: 2, workers: 1, replicas: 2, shards: 2);
+        var table = await cluster.DeclareEverywhereAsync(TableSpec.Dense("drain-shards", new KeyRange(0, 1000), 1, UpdaterKind.Sum));
+        float[] ones = [.. Enumerable.Repeat(1f, 1000)];
+        await Bounded.Wait(cluster.Workers[0].PushRangeAsync(table, new KeyRange(0, 1000), ones), "the push before the drains");
+        int first = cluster.Servers[0].Rank, sibling = cluster.Servers[1].Rank;
+
+        await DrainClient.DrainAsync(cluster.Transport, cluster.Scheduler.Endpoint, first, Timeout);
+        Exception e = await Bounded.Failure(new ValueTask(DrainClient.DrainAsync(cluster.Transport, cluster.Scheduler.Endpoint, sibling, Timeout)), "a drain leaving one failure domain");
+
+        Assert.That(e.Message, Does.Contain($"cannot drain server {sibling}").And.Contain("failure domains").And.Contain("would have 1"));
+        ClusterStatus status = await StatusClient.QueryAsync(cluster.Transport, cluster.Scheduler.Endpoint, Timeout);
+        foreach (var range in status.Tables.SelectMany(t => t.Ranges))
+            Assert.That(range.Chain, Has.Length.EqualTo(2), "every chain still holds two copies");
+        float[] pulled = new float[1000];
+        await Bounded.Wait(cluster.Workers[0].PullRangeAsync(table, new KeyRange(0, 1000), pulled, ParameterServer.Fast.Cluster.Consistency.Consistency.Eventual), "the pull after the drain");
+        Assert.That(pulled, Is.All.EqualTo(1f));
+    }
 }

@@ -158,6 +158,21 @@ public sealed class HashRingTests
     }
 
     [Test]
+    public void ManyShardsOfADomainShareItsKeysRoughlyEvenly([Values(4, 16)] int shards)
+    {
+        (int[] servers, Func<int, string> domainOf) = Sharded(1, shards);
+        var ring = new HashRing(servers, 16, domainOf);
+        var range = new KeyRange(0, 1UL << 40);
+
+        var held = ring.Partition(range, 1).GroupBy(p => p.Primary).ToDictionary(g => g.Key, g => g.Sum(p => (double)p.Range.Size));
+
+        double mean = range.Size / (double)shards;
+        TestContext.Out.WriteLine($"{shards} shards: share of the mean from {held.Values.Min() / mean:F2} to {held.Values.Max() / mean:F2}");
+        Assert.That(held, Has.Count.EqualTo(shards));
+        Assert.That(held.Values, Is.All.InRange(0.2 * mean, 3 * mean));
+    }
+
+    [Test]
     public void ANewChainMemberComesFromTheNextDomainNotInTheChain()
     {
         (int[] servers, Func<int, string> domainOf) = Sharded(3, 2);

@@ -34,6 +34,14 @@ public sealed class ControlMessagesRoundTripTests
     }
 
     [Test]
+    public void AFailureDomainCannotTakeTheNameOfAServersOwn()
+    {
+        byte[] bytes = ControlMessages.Encode(new RegisterRequest(NodeRole.Server, "tcp://127.0.0.1:1", "#65537"));
+
+        Assert.That(() => ControlMessages.DecodeRegisterRequest(bytes), Throws.TypeOf<ProtocolException>().With.Message.Contains("#65537"));
+    }
+
+    [Test]
     public void ASchedulerCannotRegisterAsANode()
     {
         byte[] bytes = ControlMessages.Encode(new RegisterRequest(NodeRole.Scheduler, "x"));
