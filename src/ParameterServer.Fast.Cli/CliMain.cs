@@ -70,6 +70,7 @@ public static class CliMain
                                 [--checkpoint-dir DIR --checkpoint-every N [--checkpoint-keep K]] [--resume]
                                 sparse-lr: [--algorithm block-prox|ftrl] [--blocks B] [--l1 L] [--l2 L]
                                 [--kkt-filter on|off] [--baseline on|off]
+                                mlp: [--optimizer adam|sgd] [--learning-rate R] [--hidden H] [--batch-size B] [--limit N]
                                 count-min: [--items N] [--width W] [--depth D] [--vocabulary V] [--skew S]
                                 [--batch B] [--aggregated-ids K]
                                 sum-check (a self-test: exact sums after every push, exit 1 on a mismatch):

@@ -47,15 +47,19 @@ public class AppConvergenceTests
         Assert.That(m["nonzeros"], Is.GreaterThan(0));
     }
 
-    [Test, CancelAfter(180_000)]
-    public async Task TheMlpLearnsFashionMnist()
+    // Adam or plain SGD on the servers. SGD learns more slowly per pass: on the whole set it ends
+    // 3 epochs at 84-85% (Adam 86%).
+    [TestCase(Core.Updaters.UpdaterKind.Adam, 0.80)]
+    [TestCase(Core.Updaters.UpdaterKind.Sgd, 0.75)]
+    [CancelAfter(180_000)]
+    public async Task TheMlpLearnsFashionMnist(Core.Updaters.UpdaterKind optimizer, double least)
     {
         if (!File.Exists(Path.Combine(IdxReader.DebianFashionMnist, "train-images-idx3-ubyte.gz")))
             Assert.Ignore($"Fashion-MNIST is not installed in {IdxReader.DebianFashionMnist} (./build.sh installs Debian's dataset-fashion-mnist)");
-        var o = new MlpOptions { Limit = 12_000, Epochs = 3, Hidden = 128 };
+        var o = new MlpOptions { Limit = 12_000, Epochs = 3, Hidden = 128, Optimizer = optimizer, LearningRate = MlpOptions.DefaultLearningRate(optimizer) };
         Dictionary<int, ProgressReport> finals = await InProcessJob.RunAsync(1, 2, c => MlpTraining.RunAndReportAsync(c, o), TimeSpan.FromSeconds(170));
-        TestContext.Out.WriteLine($"test accuracy {finals[0].Metrics["accuracy"]:F4}");
-        Assert.That(finals[0].Metrics["accuracy"], Is.GreaterThan(0.80));
+        TestContext.Out.WriteLine($"{optimizer}: test accuracy {finals[0].Metrics["accuracy"]:F4}");
+        Assert.That(finals[0].Metrics["accuracy"], Is.GreaterThan(least));
     }
 
     [Test]

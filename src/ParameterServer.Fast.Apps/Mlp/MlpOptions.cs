@@ -1,8 +1,14 @@
 namespace ParameterServer.Fast.Apps.Mlp;
 
-/// <summary>A multi-layer perceptron input → hidden (ReLU) → 10 classes (softmax), Adam on the servers.</summary>
+/// <summary>A multi-layer perceptron input → hidden (ReLU) → 10 classes (softmax), Adam or SGD on the servers.</summary>
 public sealed record MlpOptions
 {
+    /// <summary>The servers' updater: <see cref="Core.Updaters.UpdaterKind.Adam"/> or <see cref="Core.Updaters.UpdaterKind.Sgd"/>.</summary>
+    public Core.Updaters.UpdaterKind Optimizer { get; init; } = Core.Updaters.UpdaterKind.Adam;
+
+    /// <summary>The learning rate each optimizer starts from when none is given.</summary>
+    public static float DefaultLearningRate(Core.Updaters.UpdaterKind optimizer) => optimizer == Core.Updaters.UpdaterKind.Sgd ? 0.05f : 0.001f;
+
     /// <summary>A folder of IDX files (train-* and t10k-*).</summary>
     public string DataFolder { get; init; } = Data.IdxReader.DebianFashionMnist;
     public int Hidden { get; init; } = 256;

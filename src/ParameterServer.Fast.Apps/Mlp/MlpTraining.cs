@@ -11,7 +11,7 @@ namespace ParameterServer.Fast.Apps.Mlp;
 
 /// <summary>
 /// Data-parallel training of an <see cref="MlpModel"/>: one dense table per layer on the servers
-/// with the Adam updater; per minibatch each worker pulls both layers (bounded delay τ), computes
+/// with the Adam (or SGD) updater; per minibatch each worker pulls both layers (bounded delay τ), computes
 /// the gradient on its shard, pushes it and ends the iteration. Worker 0 finally scores the test set.
 /// </summary>
 public static class MlpTraining
@@ -19,7 +19,8 @@ public static class MlpTraining
     public const int Classes = 10;
 
     private static TableSpec Layer(string name, int size, int fanIn, MlpOptions o) =>
-        TableSpec.Dense(name, new KeyRange(0, (ulong)size), 1, UpdaterKind.Adam) with
+        TableSpec.Dense(name, new KeyRange(0, (ulong)size), 1, o.Optimizer is UpdaterKind.Adam or UpdaterKind.Sgd
+            ? o.Optimizer : throw new ArgumentException($"the MLP trains with adam or sgd on the servers, not {o.Optimizer}")) with
         {
             Settings = new UpdaterSettings(LearningRate: o.LearningRate),
             // He initialisation for ReLU layers: N(0, 2 / fan-in), the same on every server by key.

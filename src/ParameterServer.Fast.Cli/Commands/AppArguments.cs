@@ -2,6 +2,7 @@ using ParameterServer.Fast.Apps.CountMin;
 using ParameterServer.Fast.Apps.Data;
 using ParameterServer.Fast.Apps.SparseLR;
 using ParameterServer.Fast.Cli.CommandLine;
+using ParameterServer.Fast.Core.Updaters;
 
 namespace ParameterServer.Fast.Cli.Commands;
 
@@ -22,18 +23,22 @@ public static class AppArguments
         };
     }
 
+    private static readonly Dictionary<string, UpdaterKind> s_optimizers = new() { ["adam"] = UpdaterKind.Adam, ["sgd"] = UpdaterKind.Sgd };
+
     public static Apps.Mlp.MlpOptions ReadMlp(Arguments args)
     {
         string folder = args.String("data", IdxReader.DebianFashionMnist);
         if (!Directory.Exists(folder))
             throw new UsageException($"psf {args.Command}: --data folder '{folder}' does not exist (./build.sh installs Debian's dataset-fashion-mnist into {IdxReader.DebianFashionMnist})");
+        UpdaterKind optimizer = args.Choice("optimizer", UpdaterKind.Adam, s_optimizers);
         return new Apps.Mlp.MlpOptions
         {
+            Optimizer = optimizer,
             DataFolder = folder,
             Hidden = args.Int("hidden", 256, 1, 1 << 16),
             Epochs = args.Int("epochs", 3, 1, 10_000),
             BatchSize = args.Int("batch-size", 64, 1, 60_000),
-            LearningRate = (float)args.Double("learning-rate", 0.001, 1e-9, 10),
+            LearningRate = (float)args.Double("learning-rate", Apps.Mlp.MlpOptions.DefaultLearningRate(optimizer), 1e-9, 10),
             MaxDelay = ReadMaxDelay(args, "1"),
             Limit = args.Int("limit", 0, 0, int.MaxValue),
             Seed = (ulong)args.Long("seed", 1, 0),

@@ -132,7 +132,7 @@ public sealed record MlpChoice(Apps.Mlp.MlpOptions Options) : AppChoice
     public override string Name => "mlp";
 
     public override string Describe() =>
-        $"MLP 784-{Options.Hidden}-10 on the IDX files of {Options.DataFolder}, {Options.Epochs} epochs, batch {Options.BatchSize}, Adam {Options.LearningRate}";
+        $"MLP 784-{Options.Hidden}-10 on the IDX files of {Options.DataFolder}, {Options.Epochs} epochs, batch {Options.BatchSize}, {(Options.Optimizer == Core.Updaters.UpdaterKind.Sgd ? "SGD" : "Adam")} {Options.LearningRate}";
 
     public override Task RunAsync(WorkerClient client, CancellationToken cancellationToken) =>
         Apps.Mlp.MlpTraining.RunAndReportAsync(client, Options, cancellationToken);
@@ -140,6 +140,7 @@ public sealed record MlpChoice(Apps.Mlp.MlpOptions Options) : AppChoice
     public override IEnumerable<string> ToArguments() =>
     [
         "--app", "mlp",
+        "--optimizer", Options.Optimizer == Core.Updaters.UpdaterKind.Sgd ? "sgd" : "adam",
         "--data", Options.DataFolder,
         "--hidden", Options.Hidden.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--epochs", Options.Epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
