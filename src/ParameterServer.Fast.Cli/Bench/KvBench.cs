@@ -111,6 +111,21 @@ public sealed class KvBench : IBenchSuite
             Add(new BenchResult("latency_push_p99_us", push99, "µs"));
             Add(new BenchResult("latency_pull_p50_us", pull50, "µs"));
             Add(new BenchResult("latency_pull_p99_us", pull99, "µs"));
+            // The same with continuations on the receive thread (WorkerClient.InlineContinuations,
+            // opt-in for callers whose continuations never block): no hand-off between threads.
+            WorkerClient first = cluster.Workers[0];
+            first.InlineContinuations = true;
+            try
+            {
+                (double inlinePush50, double inlinePush99) = Latency(first, latencyOps, w => w.PushAsync(sparseTables[0], four, fourValues));
+                (double inlinePull50, double inlinePull99) = Latency(first, latencyOps, w => w.PullAsync(sparseTables[0], four, fourPulled, Consistency.Eventual));
+                Add(new BenchResult("latency_push_p50_inline_us", inlinePush50, "µs") { Extra = { ["p99_us"] = inlinePush99 } });
+                Add(new BenchResult("latency_pull_p50_inline_us", inlinePull50, "µs") { Extra = { ["p99_us"] = inlinePull99 } });
+            }
+            finally
+            {
+                first.InlineContinuations = false;
+            }
         }
         finally
         {

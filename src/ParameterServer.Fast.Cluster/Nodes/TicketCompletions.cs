@@ -43,9 +43,21 @@ internal sealed class TicketCompletions : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Runs <paramref name="ticket"/>'s continuation off the calling thread: on the completion thread when idle, else on the pool.</summary>
+    /// <summary>
+    /// Continuations run right on the thread that brought the answer (the receive thread), with
+    /// no hand-off (<see cref="WorkerClient.InlineContinuations"/>): for callers whose
+    /// continuations never block.
+    /// </summary>
+    public bool Inline { get; set; }
+
+    /// <summary>Runs <paramref name="ticket"/>'s continuation off the calling thread: on the completion thread when idle, else on the pool (or inline, when asked).</summary>
     public void Complete(RequestTicket ticket)
     {
+        if (Inline && !_stopping)
+        {
+            ((IThreadPoolWorkItem)ticket).Execute();
+            return;
+        }
         if (_stopping || Interlocked.CompareExchange(ref _slot, ticket, null) is not null)
         {
             ThreadPool.UnsafeQueueUserWorkItem(ticket, preferLocal: false);

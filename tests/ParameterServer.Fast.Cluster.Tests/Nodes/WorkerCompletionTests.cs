@@ -36,6 +36,33 @@ public sealed class WorkerCompletionTests
         Assert.That(seen, Has.Some.StartsWith("psf-worker-"), "answers to requests made one at a time continue on the completion thread");
     }
 
+    [TestCase("tcp", "psf-tcp-recv")]
+    [TestCase("shm", "psf-shm")]
+    public async Task InlineContinuationsRunOnTheReceiveThreadWhenAsked(string transport, string receiveThread)
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(transport, servers: 1, workers: 1);
+        WorkerClient worker = cluster.Workers[0];
+        TableHandle table = await worker.DeclareTableAsync(TableSpec.Sparse("completion-inline", 1, UpdaterKind.Sum));
+        ulong[] keys = [1, 2, 3, 4];
+        float[] values = [1, 1, 1, 1], pulled = new float[4];
+        worker.InlineContinuations = true;
+
+        var seen = new List<string>();
+        await Bounded.Wait(Task.Run(async () =>
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                await worker.PushAsync(table, keys, values);
+                seen.Add(Thread.CurrentThread.Name ?? "(pool)");
+            }
+        }), "200 pushes", TimeSpan.FromSeconds(60));
+        worker.InlineContinuations = false;
+        await Bounded.Wait(worker.PullAsync(table, keys, pulled, Delay.Eventual), "the pull after");
+
+        Assert.That(seen.Skip(1), Has.All.StartsWith(receiveThread), "each push after the first continued where its answer arrived");
+        Assert.That(pulled, Is.All.EqualTo(200f));
+    }
+
     // A continuation that blocks until a later request is answered (sync over async, as a legacy
     // caller might): that answer must not wait for the blocked continuation's thread.
     [Test]
