@@ -256,8 +256,6 @@ public sealed class KvBench : IBenchSuite
         return keys[..unique];
     }
 
-    // Requests per second of all workers together: each worker keeps `inflight` requests going
-    // until the time budget is spent (at least 3 each, one warm-up round first).
     // The runtime compiles a method first quickly, then optimised once it has been called often
     // and a background compile has run (tiered compilation, ~100 ms after): figures of 150 ms
     // taken before that measured half-optimised code (dense push of 64 K floats 1.8-2.8 GB/s in
@@ -277,6 +275,8 @@ public sealed class KvBench : IBenchSuite
         }
     }
 
+    // Requests per second of all workers together: each worker keeps `inflight` requests going
+    // until the time budget is spent (at least 3 each, one warm-up round first).
     private static double Rate(KvCluster cluster, double budget, int inflight, Func<WorkerClient, int, ValueTask> op)
     {
         async Task<long> Drive(WorkerClient worker, int index)

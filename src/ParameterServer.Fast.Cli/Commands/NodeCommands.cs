@@ -21,16 +21,19 @@ public static class NodeCommands
     {
         var args = new Arguments("scheduler", argv);
         Endpoint listen = ReadEndpoint(args, "listen", "tcp://0.0.0.0:7070");
+        // --servers counts server processes; each runs --shards server nodes.
+        int servers = args.Int("servers", 1, 1, 4096), shards = args.Int("shards", 1, 1, ServerShards.MaxShards);
+        if (servers * shards > 4096)
+            throw new UsageException($"psf scheduler: --servers {servers} × --shards {shards} is {servers * shards} server nodes; the most is 4096");
         var job = new JobOptions
         {
-            // --servers counts server processes; each runs --shards server nodes.
-            Servers = ServerNodes(args),
+            Servers = servers * shards,
             Workers = args.Int("workers", 1, 1, 65535),
             Replicas = args.Int("replicas", 1, 1, 8),
         };
         // Copies of a range go to distinct server processes (failure domains), not shards.
-        if (job.Replicas > args.Int("servers", 1, 1, 4096))
-            throw new UsageException($"psf scheduler: --replicas {job.Replicas} needs at least that many server processes (--servers {args.Int("servers", 1, 1, 4096)}; shards of one process hold one copy)");
+        if (job.Replicas > servers)
+            throw new UsageException($"psf scheduler: --replicas {job.Replicas} needs at least that many server processes (--servers {servers}; shards of one process hold one copy)");
         ClusterSecret secret = ReadSecret(args);
         CheckpointArguments.Settings checkpointSettings = CheckpointArguments.Read(args);
         using ILoggerFactory logs = Logging.Create();
@@ -155,14 +158,6 @@ public static class NodeCommands
         client.ShutdownRequested.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }).GetAwaiter().GetResult();
         client.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
-    }
-
-    // --servers × --shards: the server nodes the job waits for.
-    private static int ServerNodes(Arguments args)
-    {
-        int servers = args.Int("servers", 1, 1, 4096), shards = args.Int("shards", 1, 1, ServerShards.MaxShards);
-        return servers * shards <= 4096 ? servers * shards
-            : throw new UsageException($"psf scheduler: --servers {servers} × --shards {shards} is {servers * shards} server nodes; the most is 4096");
     }
 
     private static Endpoint ReadEndpoint(Arguments args, string name, string? fallback)

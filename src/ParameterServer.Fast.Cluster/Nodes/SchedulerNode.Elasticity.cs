@@ -81,11 +81,11 @@ public sealed partial class SchedulerNode
     {
         int id = (int)NodeIds.Server(rank);
         var members = LiveServers.Select(s => s.Info.Id).Where(s => !_leaving.Contains(s)).ToList();
+        int domainsLeft = Domains(members.Where(m => m != id));
         string? refused = _ring is null ? "the job has not started"
             : !members.Contains(id) ? $"server {rank} is not a live member of the job"
             : _job.Replicas < 2 ? "draining needs --replicas 2 or more (with one replica request ids are not recorded, so a moved request could be applied twice)"
-            : Domains(members.Where(m => m != id)) < _job.Replicas
-                ? $"the job needs {_job.Replicas} failure domains (server processes) for its replicas and would have {Domains(members.Where(m => m != id))}"
+            : domainsLeft < _job.Replicas ? $"the job needs {_job.Replicas} failure domains (server processes) for its replicas and would have {domainsLeft}"
             : null;
         if (refused is not null)
         {

@@ -44,7 +44,8 @@ public sealed partial class SchedulerNode : IAsyncDisposable, CheckpointCoordina
     private HashRing? _ring;
     // Servers that named a failure domain (the shards of one process, or one machine's servers);
     // the others are each a domain of their own. Chains never put two members in one domain.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> _domains = new();
+    // Read and written on the scheduler's inbox only.
+    private readonly Dictionary<int, string> _domains = [];
 
     private void NoteDomain(int server, string domain)
     {
