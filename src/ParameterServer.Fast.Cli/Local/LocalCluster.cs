@@ -153,7 +153,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
         using var children = new ChildProcesses(log, environment);
         string schedulerAddress = scheduler.Endpoint.ToString();
         for (int s = 0; s < options.Servers; s++)
-            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", Listen($"server-{s}").ToString(), .. ServerArguments(), .. DomainArguments($"server {s}")]);
+            children.Start($"server {s}", ["server", "--scheduler", schedulerAddress, "--listen", Listen($"server-{s}").ToString(), .. ServerArguments($"server {s}")]);
         for (int w = 0; w < options.Workers; w++)
             children.Start($"worker {w}", ["worker", "--scheduler", schedulerAddress, .. app.ToArguments(), .. TlsArguments()]);
         Task finished = scheduler.Finished.WaitAsync(options.Timeout, cancellationToken);
@@ -226,15 +226,15 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
 
     private string[] TlsArguments() => options.Tls ? ["--tls"] : [];
 
-    private string[] ServerArguments() =>
+    // With shards, a server process's failure domain is named by its place in the job, the same
+    // when a job is resumed (ranges then lie where they did), as in-process servers name theirs.
+    private string[] ServerArguments(string name) =>
     [
         .. TlsArguments(), "--replication-batch", options.ReplicationBatch.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        .. options.Shards > 1 ? ["--shards", options.Shards.ToString(System.Globalization.CultureInfo.InvariantCulture)] : Array.Empty<string>(),
+        .. options.Shards > 1
+            ? ["--shards", options.Shards.ToString(System.Globalization.CultureInfo.InvariantCulture), "--failure-domain", name.Replace(' ', '-')]
+            : Array.Empty<string>(),
     ];
-
-    // A server process's failure domain by its place in the job, the same when a job is resumed
-    // (ranges then lie where they did), as in-process servers name theirs.
-    private string[] DomainArguments(string name) => options.Shards > 1 ? ["--failure-domain", name.Replace(' ', '-')] : [];
 
     private long _serverKilledAtUnixMs;
     private Cluster.Replication.RebuildTiming _lastRebuild;
@@ -258,7 +258,7 @@ public sealed class LocalCluster(LocalOptions options, TextWriter output)
             if (change.Add)
             {
                 string name = $"server {options.Servers + added++}";
-                children.Start(name, ["server", "--scheduler", schedulerAddress, "--listen", Listen(name.Replace(' ', '-')).ToString(), .. ServerArguments(), .. DomainArguments(name)]);
+                children.Start(name, ["server", "--scheduler", schedulerAddress, "--listen", Listen(name.Replace(' ', '-')).ToString(), .. ServerArguments(name)]);
                 log.WriteLine($"[{started.Elapsed.TotalSeconds,6:0.0}s] started {name} into the running job; ranges move to it");
                 continue;
             }

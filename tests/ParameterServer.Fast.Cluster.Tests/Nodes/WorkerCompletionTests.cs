@@ -22,15 +22,7 @@ public sealed class WorkerCompletionTests
         ulong[] keys = [1, 2, 3, 4];
         float[] values = [1, 1, 1, 1];
 
-        var seen = new List<string>();
-        await Bounded.Wait(Task.Run(async () =>
-        {
-            for (int i = 0; i < 200; i++)
-            {
-                await worker.PushAsync(table, keys, values);
-                seen.Add(Thread.CurrentThread.Name ?? "(pool)");
-            }
-        }), "200 pushes", TimeSpan.FromSeconds(60));
+        List<string> seen = await ContinuationThreadsAsync(worker, table, keys, values);
 
         Assert.That(seen, Has.None.StartsWith("psf-tcp-recv"));
         Assert.That(seen, Has.Some.StartsWith("psf-worker-"), "answers to requests made one at a time continue on the completion thread");
@@ -47,15 +39,7 @@ public sealed class WorkerCompletionTests
         float[] values = [1, 1, 1, 1], pulled = new float[4];
         worker.InlineContinuations = true;
 
-        var seen = new List<string>();
-        await Bounded.Wait(Task.Run(async () =>
-        {
-            for (int i = 0; i < 200; i++)
-            {
-                await worker.PushAsync(table, keys, values);
-                seen.Add(Thread.CurrentThread.Name ?? "(pool)");
-            }
-        }), "200 pushes", TimeSpan.FromSeconds(60));
+        List<string> seen = await ContinuationThreadsAsync(worker, table, keys, values);
         worker.InlineContinuations = false;
         await Bounded.Wait(worker.PullAsync(table, keys, pulled, Delay.Eventual), "the pull after");
 
@@ -66,6 +50,21 @@ public sealed class WorkerCompletionTests
         Assert.That(seen.Count(t => t.StartsWith(receiveThread, StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(100), string.Join(", ", seen.Distinct()));
         Assert.That(seen, Has.None.StartsWith("psf-worker-"));
         Assert.That(pulled, Is.All.EqualTo(200f));
+    }
+
+    // 200 pushes one after another from an async loop: the thread each continued on.
+    private static async Task<List<string>> ContinuationThreadsAsync(WorkerClient worker, TableHandle table, ulong[] keys, float[] values)
+    {
+        var seen = new List<string>();
+        await Bounded.Wait(Task.Run(async () =>
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                await worker.PushAsync(table, keys, values);
+                seen.Add(Thread.CurrentThread.Name ?? "(pool)");
+            }
+        }), "200 pushes", TimeSpan.FromSeconds(60));
+        return seen;
     }
 
     // A continuation that blocks until a later request is answered (sync over async, as a legacy
