@@ -111,8 +111,8 @@ public sealed class KvBench : IBenchSuite
             Add(new BenchResult("latency_push_p99_us", push99, "µs"));
             Add(new BenchResult("latency_pull_p50_us", pull50, "µs"));
             Add(new BenchResult("latency_pull_p99_us", pull99, "µs"));
-            // The same with continuations on the receive thread (WorkerClient.InlineContinuations,
-            // opt-in for callers whose continuations never block): no hand-off between threads.
+            // The same with continuations on the receive thread even where it is not lent (TCP;
+            // WorkerClient.InlineContinuations, opt-in for callers whose continuations never block).
             WorkerClient first = cluster.Workers[0];
             first.InlineContinuations = true;
             try

@@ -10,7 +10,7 @@ namespace ParameterServer.Fast.Cluster.Nodes;
 /// into the caller's memory at its offset. Tickets are pooled: one that completed successfully has
 /// no part left anywhere and goes back for reuse; a failed or abandoned one is left to the GC, as
 /// a late answer may still reach it. The continuation runs where the ticket's
-/// <see cref="TicketCompletions"/> puts it, never on the receive thread that completed it.
+/// <see cref="TicketCompletions"/> puts it: on the receive thread that completed it only when that thread can be lent.
 /// </summary>
 internal sealed class RequestTicket : IValueTaskSource, IThreadPoolWorkItem
 {

@@ -34,14 +34,14 @@ public sealed partial class WorkerClient : IAsyncDisposable
 
     /// <summary>
     /// Whether the continuations of this client's requests run right on the receive thread that
-    /// brought the answer (off by default; then they run on a completion thread of the client's
-    /// own, or the pool). Inline saves the hand-off between threads, most of a small request's
-    /// round trip on few cores: 4-key pushes over shared memory 1.8-2.0 µs p50 instead of 5.4 µs
-    /// (`psf bench kv`, same run, 2 cores). Only for callers whose continuations never block and
-    /// stay short: a continuation that waits synchronously for another request of this client, or
-    /// that sends while the peer's buffers are full and the peer is sending to us, holds up the
-    /// very thread that would unblock it, and the connection deadlocks; a long one delays every
-    /// answer behind it on that connection.
+    /// brought the answer even where the transport cannot lend that thread (off by default). Over
+    /// shared memory they always do: that transport lends the thread and has another take over
+    /// receiving when user code keeps it (see ReceiveThread). Elsewhere, by default, they run on a
+    /// completion thread of the client's own, or the pool. Only for callers whose continuations
+    /// never block and stay short: over TCP a continuation that waits synchronously for another
+    /// request of this client, or that sends while the peer's buffers are full and the peer is
+    /// sending to us, holds up the very thread that would unblock it, and the connection
+    /// deadlocks; a long one delays every answer behind it on that connection.
     /// </summary>
     public bool InlineContinuations
     {

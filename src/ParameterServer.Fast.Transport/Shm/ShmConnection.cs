@@ -20,7 +20,15 @@ internal sealed class ShmConnection : IConnection
     private readonly object _sendLock = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IFrameHandler? _handler;
-    private Thread? _receiveThread;
+    // The thread receiving now: the first one, or one the watchdog started when a handler lent
+    // the receiving thread to user code for too long (see ReceiveThread).
+    private volatile Thread? _receiveThread;
+    private ReceiverBaton? _baton;
+    // Receiver state, touched only by the thread that holds the baton: the chunk reassembly, and
+    // whether the handler already released the record it is being called with (on a lend).
+    private Reassembly? _assembly;
+    private bool _recordReleased;
+    private bool _recordReassembled;
     // _stopping: asked to stop (read without the lock by blocked senders and the receive loop);
     // _closed: no more sends (set under _sendLock, so no sender is inside the ring when it is).
     private volatile bool _stopping;
@@ -44,8 +52,16 @@ internal sealed class ShmConnection : IConnection
     {
         if (Interlocked.CompareExchange(ref _handler, handler, null) is not null)
             throw new InvalidOperationException($"connection to {RemoteName} already started");
-        _receiveThread = new Thread(ReceiveLoop) { IsBackground = true, Name = $"psf-shm-recv {RemoteName}" };
-        _receiveThread.Start();
+        _assembly = new Reassembly(_maxFrameBytes, RemoteName);
+        _baton = new ReceiverBaton(ReleaseRecord, StartReceiver);
+        StartReceiver(0);
+    }
+
+    private void StartReceiver(long epoch)
+    {
+        var thread = new Thread(() => ReceiveLoop(epoch)) { IsBackground = true, Name = $"psf-shm-recv {RemoteName}" };
+        _receiveThread = thread;
+        thread.Start();
     }
 
     public ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default) =>
@@ -156,10 +172,14 @@ internal sealed class ShmConnection : IConnection
         }
     }
 
-    private void ReceiveLoop()
+    // Runs while this thread holds the baton under epoch: a thread whose handler lent it to user
+    // code and was taken over meanwhile leaves at its next look, touching nothing.
+    private void ReceiveLoop(long epoch)
     {
-        var assembly = new Reassembly(_maxFrameBytes, RemoteName);
+        Reassembly assembly = _assembly!;
+        ReceiverBaton baton = _baton!;
         Exception? error = null;
+        bool lent = false;
         try
         {
             while (!_stopping)
@@ -182,33 +202,59 @@ internal sealed class ShmConnection : IConnection
                     _channel.Release();
                     break;
                 }
+                _recordReleased = false;
+                _recordReassembled = false;
+                lent = false;
+                ReceiveThread.Enter(baton);
                 try
                 {
                     if (type == ShmRecords.Frame)
                         _handler!.OnFrame(this, record);
                     else if (assembly.TryTake(record, type, out ReadOnlySpan<byte> whole))
                     {
+                        _recordReassembled = true;
                         _handler!.OnFrame(this, whole);
-                        assembly.Delivered();
                     }
                 }
                 finally
                 {
-                    _channel.Release();
+                    lent = ReceiveThread.Leave();
+                    if (!lent)
+                        ReleaseRecord();
+                }
+                if (lent)
+                {
+                    if (!baton.TryReclaim(epoch))
+                        return; // another thread receives now
+                    lent = false;
                 }
             }
         }
         catch (Exception e)
         {
+            // Thrown by user code on a lent thread that another has taken over since: not this
+            // connection's to report.
+            if (lent && !baton.TryReclaim(epoch))
+                throw;
             // A handler that throws, or a peer breaking the record protocol: this connection ends,
             // the process does not.
             error = e;
         }
-        finally
-        {
-            assembly.Dispose();
-        }
+        baton.Retire();
+        assembly.Dispose();
         Close(error);
+    }
+
+    // The record the handler is being called with is done with: on return, or when the handler
+    // lends the thread (the record's span is invalid from then on).
+    private void ReleaseRecord()
+    {
+        if (_recordReleased)
+            return;
+        _recordReleased = true;
+        if (_recordReassembled)
+            _assembly!.Delivered();
+        _channel.Release();
     }
 
     private ConnectionClosedException Closed(string what) => new($"connection to {RemoteName} {what}");
@@ -237,7 +283,7 @@ internal sealed class ShmConnection : IConnection
         if (receiver is null)
             Close(null);
         else if (receiver != Thread.CurrentThread)
-            receiver.Join(TimeSpan.FromSeconds(2)); // it closes the segment on its way out, within PollNs
+            ((IAsyncResult)_completion.Task).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(2)); // the receiver closes the segment on its way out, within PollNs (the connection may have failed: no throw)
         return ValueTask.CompletedTask;
     }
 

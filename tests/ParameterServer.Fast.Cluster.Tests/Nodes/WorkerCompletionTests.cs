@@ -7,32 +7,46 @@ using Delay = ParameterServer.Fast.Cluster.Consistency.Consistency;
 namespace ParameterServer.Fast.Cluster.Tests.Nodes;
 
 /// <summary>
-/// Where a worker's request continues once answered (TicketCompletions): never on the receive
-/// thread that brought the answer, and never queued behind a continuation that is still running,
-/// which may be waiting for exactly that answer.
+/// Where a worker's request continues once answered (TicketCompletions): on the receive thread
+/// that brought the answer only where the transport can lend it (shared memory), and never queued
+/// behind a continuation that is still running, which may be waiting for exactly that answer.
 /// </summary>
 public sealed class WorkerCompletionTests
 {
+    // TCP does not lend its receive thread: answers go through the completion thread.
     [Test]
-    public async Task ContinuationsNeverRunOnAReceiveThread()
+    public async Task ContinuationsNeverRunOnAReceiveThreadThatIsNotLent()
     {
         await using TestCluster cluster = await TestCluster.StartAsync("tcp", servers: 1, workers: 1);
         WorkerClient worker = cluster.Workers[0];
         TableHandle table = await worker.DeclareTableAsync(TableSpec.Sparse("completion-threads", 1, UpdaterKind.Sum));
-        ulong[] keys = [1, 2, 3, 4];
-        float[] values = [1, 1, 1, 1];
 
-        List<string> seen = await ContinuationThreadsAsync(worker, table, keys, values);
+        List<string> seen = await ContinuationThreadsAsync(worker, table, [1, 2, 3, 4], [1, 1, 1, 1]);
 
         Assert.That(seen, Has.None.StartsWith("psf-tcp-recv"));
         Assert.That(seen, Has.Some.StartsWith("psf-worker-"), "answers to requests made one at a time continue on the completion thread");
     }
 
-    [TestCase("tcp", "psf-tcp-recv")]
-    [TestCase("shm", "psf-shm")]
-    public async Task InlineContinuationsRunOnTheReceiveThreadWhenAsked(string transport, string receiveThread)
+    // Shared memory lends its receive thread (ReceiveThread.TryLend), so by default the answer's
+    // own thread runs the continuation, with no hand-off.
+    [Test]
+    public async Task OverSharedMemoryContinuationsRunOnTheReceiveThreadByDefault()
     {
-        await using TestCluster cluster = await TestCluster.StartAsync(transport, servers: 1, workers: 1);
+        await using TestCluster cluster = await TestCluster.StartAsync("shm", servers: 1, workers: 1);
+        WorkerClient worker = cluster.Workers[0];
+        TableHandle table = await worker.DeclareTableAsync(TableSpec.Sparse("completion-lent", 1, UpdaterKind.Sum));
+
+        List<string> seen = await ContinuationThreadsAsync(worker, table, [1, 2, 3, 4], [1, 1, 1, 1]);
+
+        // At least half: see the race explained in the test below.
+        Assert.That(seen.Count(t => t.StartsWith("psf-shm-recv", StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(100), string.Join(", ", seen.Distinct()));
+        Assert.That(seen, Has.None.StartsWith("psf-worker-"));
+    }
+
+    [Test]
+    public async Task InlineContinuationsRunOnTheReceiveThreadWhenAsked()
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync("tcp", servers: 1, workers: 1);
         WorkerClient worker = cluster.Workers[0];
         TableHandle table = await worker.DeclareTableAsync(TableSpec.Sparse("completion-inline", 1, UpdaterKind.Sum));
         ulong[] keys = [1, 2, 3, 4];
@@ -47,7 +61,7 @@ public sealed class WorkerCompletionTests
         // the runtime queue that continuation to the pool (ManualResetValueTaskSourceCore): a race
         // seen about once in 200 here. So at least half must continue where their answers arrived
         // (without the mode none does), and none goes through the completion thread.
-        Assert.That(seen.Count(t => t.StartsWith(receiveThread, StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(100), string.Join(", ", seen.Distinct()));
+        Assert.That(seen.Count(t => t.StartsWith("psf-tcp-recv", StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(100), string.Join(", ", seen.Distinct()));
         Assert.That(seen, Has.None.StartsWith("psf-worker-"));
         Assert.That(pulled, Is.All.EqualTo(200f));
     }
@@ -69,10 +83,13 @@ public sealed class WorkerCompletionTests
 
     // A continuation that blocks until a later request is answered (sync over async, as a legacy
     // caller might): that answer must not wait for the blocked continuation's thread.
-    [Test]
-    public async Task AContinuationBlockedOnAnotherRequestDoesNotHoldItsAnswerBack()
+    // Over shm the continuation blocks the receive thread itself, lent to it: another thread
+    // takes over receiving (ReceiveWatchdog).
+    [TestCase("tcp")]
+    [TestCase("shm")]
+    public async Task AContinuationBlockedOnAnotherRequestDoesNotHoldItsAnswerBack(string transport)
     {
-        await using TestCluster cluster = await TestCluster.StartAsync("tcp", servers: 1, workers: 1);
+        await using TestCluster cluster = await TestCluster.StartAsync(transport, servers: 1, workers: 1);
         WorkerClient worker = cluster.Workers[0];
         TableHandle table = await worker.DeclareTableAsync(TableSpec.Dense("completion-blocked", new KeyRange(0, 16), 1, UpdaterKind.Sum));
         var range = new KeyRange(0, 16);
