@@ -67,8 +67,10 @@ public sealed class ReceiveThreadLendingTests
         // reassembled: lending releases the reassembly buffer as well as the record.
         var seen = await ExchangeAsync(kind, new LendingHandler(), frames: 40, largeEvery: 4);
 
-        Assert.That(seen, Has.All.Matches<(int, Thread, bool Lent)>(s => s.Lent));
-        Assert.That(seen.Select(s => s.Thread).Distinct().Count(), Is.EqualTo(1), "a lend that returns at once keeps its thread receiving");
+        // A preemption of a millisecond or more on a busy machine can have the watchdog take one
+        // over (then lending pauses), so most, not all.
+        Assert.That(seen.Count(s => s.Lent), Is.GreaterThanOrEqualTo(20));
+        Assert.That(seen.Count(s => s.Thread == seen[0].Thread), Is.GreaterThanOrEqualTo(20), "a lend that returns at once keeps its thread receiving");
     }
 
     [TestCaseSource(nameof(Lending))]
@@ -92,7 +94,8 @@ public sealed class ReceiveThreadLendingTests
         var seen = await ExchangeAsync(kind, handler, frames: 20, largeEvery: 5);
 
         Assert.That(seen[1].Thread, Is.Not.SameAs(seen[0].Thread), "frame 1 came on the thread that took over");
-        Assert.That(seen.Skip(1).Select(s => s.Thread).Distinct().Count(), Is.EqualTo(1), "the lent thread, once back, left receiving to the new one");
+        Assert.That(seen.Skip(1).Select(s => s.Thread), Has.None.SameAs(seen[0].Thread), "the lent thread, once back, left receiving to the new one");
+        Assert.That(seen.Skip(2).Count(s => s.Lent), Is.LessThan(18), "lending pauses after a take-over");
         Assert.That(seen[1].Thread.Name, Does.StartWith("psf-shm-recv"));
         Assert.That(() => Volatile.Read(ref firstReleased), Is.True.After(10_000, 10));
     }

@@ -44,26 +44,17 @@ public static class BenchCommand
         var failures = new List<string>();
         foreach (IBenchSuite suite in Suites)
         {
-            log.WriteLine($"== psf bench {suite.Name}{(quick ? " --quick" : "")}: {suite.Description}");
-            var suiteArgs = new Arguments($"bench {suite.Name}", []);
-            (IReadOnlyList<BenchResult> results, Dictionary<string, object> config) = suite.Run(suiteArgs, quick, log);
-            config["quick"] = quick;
-            string file = Path.Combine(outDir, suite.Name + ".json");
-            JsonReport.Write(file, $"bench {suite.Name}", config, results);
-            log.WriteLine($"   wrote {file}");
-            if (!check)
-                continue;
-            string baselineFile = Path.Combine(baselines, suite.Name + ".json");
-            if (!File.Exists(baselineFile))
+            foreach ((string report, string[] options) in suite.AllRuns)
             {
-                log.WriteLine($"   no baseline {baselineFile}: nothing to check");
-                continue;
-            }
-            foreach (BaselineCheck.Outcome o in BaselineCheck.Check(baselineFile, results.ToDictionary(r => r.Name, r => r.Value)))
-            {
-                log.WriteLine("   " + BaselineCheck.Format(o));
-                if (!o.Passed)
-                    failures.Add($"{o.Suite}/{o.Name}");
+                log.WriteLine($"== psf bench {string.Join(' ', [suite.Name, .. options])}{(quick ? " --quick" : "")}: {suite.Description}");
+                var suiteArgs = new Arguments($"bench {suite.Name}", options);
+                (IReadOnlyList<BenchResult> results, Dictionary<string, object> config) = suite.Run(suiteArgs, quick, log);
+                config["quick"] = quick;
+                string file = Path.Combine(outDir, report + ".json");
+                JsonReport.Write(file, $"bench {suite.Name}", config, results);
+                log.WriteLine($"   wrote {file}");
+                if (check)
+                    failures.AddRange(CheckAgainstBaseline(Path.Combine(baselines, report + ".json"), results, log));
             }
         }
         if (failures.Count > 0)
@@ -74,6 +65,24 @@ public static class BenchCommand
         if (check)
             log.WriteLine("psf bench: every checked ratio is within its tolerance");
         return 0;
+    }
+
+    // The checks of one baseline file that failed, each as suite/name; every outcome is logged.
+    private static IEnumerable<string> CheckAgainstBaseline(string baselineFile, IReadOnlyList<BenchResult> results, TextWriter log)
+    {
+        if (!File.Exists(baselineFile))
+        {
+            log.WriteLine($"   no baseline {baselineFile}: nothing to check");
+            return [];
+        }
+        var failed = new List<string>();
+        foreach (BaselineCheck.Outcome o in BaselineCheck.Check(baselineFile, results.ToDictionary(r => r.Name, r => r.Value)))
+        {
+            log.WriteLine("   " + BaselineCheck.Format(o));
+            if (!o.Passed)
+                failed.Add($"{o.Suite}/{o.Name}");
+        }
+        return failed;
     }
 
     // perf/baselines of the source tree: found from the working directory or the executable upwards.

@@ -16,7 +16,7 @@ internal sealed class RequestTicket : IValueTaskSource, IThreadPoolWorkItem
 {
     private static readonly ObjectPool<RequestTicket> s_pool = new DefaultObjectPool<RequestTicket>(new DefaultPooledObjectPolicy<RequestTicket>(), 256);
 
-    // Continuations run inline wherever Execute runs: the completion thread or a pool thread.
+    // Continuations run inline wherever Execute runs: a lent receive thread, the completion thread or a pool thread.
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = false };
     private TicketCompletions? _completions;
     private Exception? _error;

@@ -3,7 +3,9 @@ namespace ParameterServer.Fast.Transport.Connections;
 /// <summary>
 /// Receives the frames of a connection. Called on the connection's receive thread, one frame at
 /// a time and in order; the span is valid only during the call (it may point into a socket
-/// buffer or a shared-memory ring), so a handler that keeps a frame copies it.
+/// buffer or a shared-memory ring), so a handler that keeps a frame copies it. A handler that
+/// lends the thread to user code (<see cref="ReceiveThread.TryLend"/>) is done with the frame
+/// from then on: the next calls may come on another thread before this one returns.
 /// </summary>
 public interface IFrameHandler
 {

@@ -5,47 +5,57 @@ namespace ParameterServer.Fast.Transport.Connections;
 /// that brought the answer, with no hop to another thread: on 2 cores that hop is most of a small
 /// request's round trip over shared memory. The handler lends the thread with
 /// <see cref="TryLend"/>; from then on the frame's span is no longer valid (the transport has
-/// released it), and if the thread does not come back to its receive loop within a tick of the
-/// <see cref="ReceiveWatchdog"/> (1-2 ms), another thread takes over receiving. So a
-/// continuation that blocks (waits for another answer on this connection, or sends into a peer
-/// whose buffers are full because we are not reading) cannot deadlock the connection; it only
-/// delays the frames behind it by a tick.
+/// released it) and the handler must not touch the connection's receive state, since the next
+/// frames, and even <see cref="IFrameHandler.OnClosed"/>, may be delivered on another thread
+/// while this one is still inside the handler: if the thread does not come back to its receive
+/// loop within a tick of the <see cref="ReceiveWatchdog"/> (1-2 ms), another takes over
+/// receiving. So a continuation that blocks (waits for another answer on this connection, or
+/// sends into a peer whose buffers are full because we are not reading) cannot deadlock the
+/// connection; it only delays the frames behind it by a tick. After a take-over the connection
+/// pauses lending, 1 ms at first, longer when take-overs follow one another (<see cref="ReceiverBaton"/>).
 /// </summary>
 public static class ReceiveThread
 {
     [ThreadStatic] private static ReceiverBaton? t_baton;
-    [ThreadStatic] private static bool t_lent;
+    // The baton's state as this thread lent it (never 0), or 0.
+    [ThreadStatic] private static long t_lent;
 
     /// <summary>
     /// True when the calling thread may run user code now: it is inside a frame handler called by
     /// a transport that can hand its receiving to another thread, and it has released the frame.
-    /// False off a receive thread, or on a transport that cannot (the caller then hands the work to
-    /// another thread, as before).
+    /// False off a receive thread, on a transport that cannot, or while lending is paused after a
+    /// take-over (the caller then hands the work to another thread).
     /// </summary>
     public static bool TryLend()
     {
-        if (t_lent)
+        if (t_lent != 0)
             return true;
         if (t_baton is not { } baton)
             return false;
-        baton.Lend();
-        t_lent = true;
-        return true;
+        t_lent = baton.Lend();
+        return t_lent != 0;
+    }
+
+    /// <summary>A transport sent a record: on a lent thread, that is progress the watchdog sees.</summary>
+    internal static void NoteSent()
+    {
+        if (t_lent != 0)
+            t_baton!.NoteSent();
     }
 
     /// <summary>Around one frame handler call: the handler may lend this thread through <paramref name="baton"/>.</summary>
     internal static void Enter(ReceiverBaton baton)
     {
         t_baton = baton;
-        t_lent = false;
+        t_lent = 0;
     }
 
-    /// <summary>The handler call ended: whether it lent the thread.</summary>
-    internal static bool Leave()
+    /// <summary>The handler call ended: the state it lent the thread at (to reclaim with), or 0.</summary>
+    internal static long Leave()
     {
-        bool lent = t_lent;
+        long lent = t_lent;
         t_baton = null;
-        t_lent = false;
+        t_lent = 0;
         return lent;
     }
 }

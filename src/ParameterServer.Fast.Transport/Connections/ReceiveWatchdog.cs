@@ -2,10 +2,11 @@ namespace ParameterServer.Fast.Transport.Connections;
 
 /// <summary>
 /// One thread per process that looks at every <see cref="ReceiverBaton"/> each millisecond and
-/// takes over those whose thread has been lent to user code since its last look, so a
-/// continuation that blocks or runs long delays its connection's next frames by 1-2 ms at most.
-/// It parks after a fifth of a second with no lends (an idle process costs no wake-ups) and the
-/// next lend wakes it.
+/// takes over those whose thread is on the same lend to user code as at its last look and has
+/// sent nothing since (a thread sending a large request is busy, not stuck), so a
+/// continuation that blocks or runs long delays its connection's next frames by 1-2 ms (2-3 ms
+/// right after the watchdog wakes). It parks after a fifth of a second with no lends (an idle
+/// process costs no wake-ups) and the next lend wakes it.
 /// </summary>
 internal static class ReceiveWatchdog
 {
@@ -26,7 +27,7 @@ internal static class ReceiveWatchdog
             if (s_thread is null)
             {
                 s_thread = new Thread(Run) { IsBackground = true, Name = "psf-receive-watchdog" };
-                s_thread.Start();
+                s_thread.UnsafeStart(); // no caller's execution context to carry
             }
         }
     }
@@ -53,15 +54,13 @@ internal static class ReceiveWatchdog
             bool busy = false;
             foreach (ReceiverBaton baton in Volatile.Read(ref s_batons))
             {
-                long lends = baton.Lends;
-                if (baton.IsLent)
-                {
-                    busy = true;
-                    if (lends == baton.LendsAtLastTick)
-                        baton.TakeOver();
-                }
-                busy |= lends != baton.LendsAtLastTick;
-                baton.LendsAtLastTick = lends;
+                long state = baton.State, sent = baton.Sent;
+                bool lent = (state & 1) != 0;
+                if (lent && state == baton.StateAtLastTick && sent == baton.SentAtLastTick)
+                    baton.TakeOver(state);
+                busy |= lent || state != baton.StateAtLastTick;
+                baton.StateAtLastTick = state;
+                baton.SentAtLastTick = sent;
             }
             idleTicks = busy ? 0 : idleTicks + 1;
             if (idleTicks >= IdleTicksBeforeParking)
@@ -77,7 +76,7 @@ internal static class ReceiveWatchdog
         s_wake.Reset();
         s_parked = true;
         Interlocked.MemoryBarrier();
-        if (!Array.Exists(Volatile.Read(ref s_batons), b => b.IsLent))
+        if (!Array.Exists(Volatile.Read(ref s_batons), b => (b.State & 1) != 0))
             s_wake.Wait();
         s_parked = false;
     }

@@ -10,8 +10,9 @@ namespace ParameterServer.Fast.Transport.Shm;
 /// threads take turns under a lock, since a ring has exactly one writer; a frame up to half a ring
 /// is gathered straight into a claimed record, a larger one goes in 256 KiB chunks. The receive
 /// thread hands a one-record frame to the handler as a span IN the ring and releases the record
-/// only when the handler returns, so a server aggregates straight out of shared memory; chunked
-/// frames are reassembled into a pooled pinned buffer first.
+/// when the handler returns (or lends the thread to user code, see ReceiveThread), so a server
+/// aggregates straight out of shared memory; chunked frames are reassembled into a pooled pinned
+/// buffer first.
 /// </summary>
 internal sealed class ShmConnection : IConnection
 {
@@ -54,14 +55,23 @@ internal sealed class ShmConnection : IConnection
             throw new InvalidOperationException($"connection to {RemoteName} already started");
         _assembly = new Reassembly(_maxFrameBytes, RemoteName);
         _baton = new ReceiverBaton(ReleaseRecord, StartReceiver);
-        StartReceiver(0);
+        StartReceiver();
     }
 
-    private void StartReceiver(long epoch)
+    // The first receive thread, or one taking over from a thread lent too long.
+    private void StartReceiver()
     {
-        var thread = new Thread(() => ReceiveLoop(epoch)) { IsBackground = true, Name = $"psf-shm-recv {RemoteName}" };
+        var thread = new Thread(ReceiveLoop) { IsBackground = true, Name = $"psf-shm-recv {RemoteName}" };
         _receiveThread = thread;
-        thread.Start();
+        try
+        {
+            thread.UnsafeStart(); // no caller's execution context to carry
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            _baton!.Retire();
+            Close(Closed($"has no receive thread: {e.Message}"));
+        }
     }
 
     public ValueTask SendAsync(FrameSegments frame, CancellationToken cancellationToken = default) =>
@@ -152,6 +162,7 @@ internal sealed class ShmConnection : IConnection
         Gather(frame, offset, record);
         if (_channel.Commit(type) != NativeStatus.Ok)
             throw new InvalidOperationException($"psf_shm_commit refused record type {type}: {ShmChannel.LastError()}");
+        ReceiveThread.NoteSent();
         return SendStatus.Sent;
     }
 
@@ -172,14 +183,14 @@ internal sealed class ShmConnection : IConnection
         }
     }
 
-    // Runs while this thread holds the baton under epoch: a thread whose handler lent it to user
-    // code and was taken over meanwhile leaves at its next look, touching nothing.
-    private void ReceiveLoop(long epoch)
+    // Runs while this thread holds the baton: a thread whose handler lent it to user code and was
+    // taken over meanwhile leaves when the handler returns, touching nothing.
+    private void ReceiveLoop()
     {
         Reassembly assembly = _assembly!;
         ReceiverBaton baton = _baton!;
         Exception? error = null;
-        bool lent = false;
+        long lent = 0;
         try
         {
             while (!_stopping)
@@ -204,7 +215,7 @@ internal sealed class ShmConnection : IConnection
                 }
                 _recordReleased = false;
                 _recordReassembled = false;
-                lent = false;
+                lent = 0;
                 ReceiveThread.Enter(baton);
                 try
                 {
@@ -219,22 +230,22 @@ internal sealed class ShmConnection : IConnection
                 finally
                 {
                     lent = ReceiveThread.Leave();
-                    if (!lent)
+                    if (lent == 0)
                         ReleaseRecord();
                 }
-                if (lent)
+                if (lent != 0)
                 {
-                    if (!baton.TryReclaim(epoch))
+                    if (!baton.TryReclaim(lent))
                         return; // another thread receives now
-                    lent = false;
+                    lent = 0;
                 }
             }
         }
         catch (Exception e)
         {
-            // Thrown by user code on a lent thread that another has taken over since: not this
-            // connection's to report.
-            if (lent && !baton.TryReclaim(epoch))
+            // Thrown on a lent thread that another has taken over since: not this connection's to
+            // report (TicketCompletions keeps user code's exceptions from reaching here).
+            if (lent != 0 && !baton.TryReclaim(lent))
                 throw;
             // A handler that throws, or a peer breaking the record protocol: this connection ends,
             // the process does not.
