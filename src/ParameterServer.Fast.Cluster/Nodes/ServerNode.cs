@@ -81,6 +81,9 @@ public sealed partial class ServerNode : IAsyncDisposable
     /// </summary>
     public string FailureDomain { get; init; } = "";
 
+    /// <summary>The byte budget of the key lists remembered per worker connection (least recently used evicted first).</summary>
+    public long KeyCacheBytes { get; init; } = KeyCache.DefaultCapacityBytes;
+
     // The checkpoint the job resumes from: each table is filled from it when first declared.
     private (long Clock, string Folder, CheckpointManifest Manifest)? _resume;
 
@@ -698,7 +701,7 @@ public sealed partial class ServerNode : IAsyncDisposable
     private bool TryDecodeKeys(IConnection connection, in Frame frame, out ReadOnlySpan<ulong> keys)
     {
         if (!_keyCaches.TryGetValue(connection, out KeyCache? cache))
-            _keyCaches[connection] = cache = new KeyCache();
+            _keyCaches[connection] = cache = new KeyCache(KeyCacheBytes);
         ulong[] buffer = Rent(ref _keyBuffer, frame.HasCachedKeys ? 0 : frame.KeyCount);
         if (_decoder.DecodeKeys(frame, buffer, cache, out keys) != KeyResolution.CacheMiss)
             return true;

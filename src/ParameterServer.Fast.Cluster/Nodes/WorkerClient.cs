@@ -532,8 +532,7 @@ public sealed partial class WorkerClient : IAsyncDisposable
             if (_pending.TryGet(frame.RequestId, out PendingPart missed))
             {
                 Interlocked.Increment(ref _keyCacheMisses);
-                link.Forget(frame.KeySignature);
-                ResendInFull(link, frame.RequestId, missed);
+                ResendInFull(link, frame.RequestId, missed, frame.KeySignature);
             }
             return;
         }
@@ -645,13 +644,17 @@ public sealed partial class WorkerClient : IAsyncDisposable
         }
     }
 
-    private void ResendInFull(ServerLink link, ulong requestId, PendingPart part)
+    // Off the receive thread, forgetting the signature too: both take the link's send lock, which
+    // a sender waiting for room in a full ring may hold, and the room comes only from a peer that
+    // needs this receive thread to read what it sends.
+    private void ResendInFull(ServerLink link, ulong requestId, PendingPart part, Codec.Keys.KeySignature forgotten)
     {
         FrameHeader header = part.Header with { RequestId = requestId };
         _ = Task.Run(async () =>
         {
             try
             {
+                link.Forget(forgotten);
                 await link.SendAsync(header, part.Keys, KeyRangeOrList.List, part.Values).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ConnectionClosedException or IOException)

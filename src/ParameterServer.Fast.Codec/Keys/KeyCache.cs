@@ -20,13 +20,16 @@ public sealed class KeyCache
     private readonly Dictionary<KeySignature, LinkedListNode<Entry>> _map = [];
     private readonly LinkedList<Entry> _lru = new();
 
-    public KeyCache(long capacityBytes = 64L << 20)
+    /// <summary>64 MiB: 8 M cached keys per peer.</summary>
+    public const long DefaultCapacityBytes = 64L << 20;
+
+    public KeyCache(long capacityBytes = DefaultCapacityBytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(capacityBytes);
         CapacityBytes = capacityBytes;
     }
 
-    /// <summary>The budget: 64 MiB by default holds 8 M cached keys per peer.</summary>
+    /// <summary>The budget in bytes.</summary>
     public long CapacityBytes { get; }
 
     public long BytesHeld { get; private set; }

@@ -53,6 +53,31 @@ public sealed class RepeatedKeyListTests
         }
     }
 
+    // The server's cache holds about three lists of 2000 keys, the worker's all of them: list 0,
+    // pushed again after four others, reaches the server as a signature it no longer knows; the
+    // worker is asked for the list and resends it in full (off its receive thread), and the push
+    // counts exactly once.
+    [TestCaseSource(typeof(TestCluster), nameof(TestCluster.OrderedTransports))]
+    public async Task AListTheServerForgotIsResentInFullAndCountsOnce(string transport)
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(transport, servers: 1, workers: 1, serverKeyCacheBytes: 50_000);
+        WorkerClient worker = cluster.Workers[0];
+        TableHandle table = await worker.DeclareTableAsync(TableSpec.Sparse("forgotten-list", 1, UpdaterKind.Sum));
+        var random = new Random(5);
+        ulong[][] lists = [.. Enumerable.Range(0, 5).Select(_ => RandomSortedKeys(random, 2000))];
+        float[] ones = [.. Enumerable.Repeat(1f, 2000)];
+
+        foreach (ulong[] list in lists)
+            await Bounded.Wait(worker.PushAsync(table, list, ones.AsMemory(0, list.Length)), "first pushes");
+        long missesBefore = worker.KeyCacheMisses;
+        await Bounded.Wait(worker.PushAsync(table, lists[0], ones.AsMemory(0, lists[0].Length)), "the push of a forgotten list");
+
+        Assert.That(worker.KeyCacheMisses, Is.GreaterThan(missesBefore), "the server asked for the list");
+        float[] pulled = new float[lists[0].Length];
+        await Bounded.Wait(worker.PullAsync(table, lists[0], pulled, Delay.Eventual), "pull");
+        Assert.That(pulled, Is.All.EqualTo(2f));
+    }
+
     // One model entry per (key, column): the key shifted left leaves room for the column bit.
     private static ulong Key(ulong key, int column) => (key << 1) | (uint)column;
 

@@ -59,7 +59,7 @@ internal sealed class TestCluster : IAsyncDisposable
     };
 
     public static async Task<TestCluster> StartAsync(string transport, int servers, int workers, int replicas = 1, ParameterServer.Fast.Cluster.Checkpoints.CheckpointPolicy? checkpoints = null,
-        TimeSpan? replacementTimeout = null, int replicationBatch = ServerNode.DefaultReplicationBatch, int shards = 1)
+        TimeSpan? replacementTimeout = null, int replicationBatch = ServerNode.DefaultReplicationBatch, int shards = 1, long serverKeyCacheBytes = Codec.Keys.KeyCache.DefaultCapacityBytes)
     {
         ClusterSecret secret = ClusterSecret.Generate();
         string job = Guid.NewGuid().ToString("N")[..8];
@@ -83,6 +83,7 @@ internal sealed class TestCluster : IAsyncDisposable
                 nodes.Add(new ServerNode(t, ServerShards.ListenAt(listen($"server-{s}"), k), scheduler.Endpoint, replicationBatch: replicationBatch)
                 {
                     FailureDomain = shards > 1 ? $"server-{s}" : "",
+                    KeyCacheBytes = serverKeyCacheBytes,
                 });
             }
         }
