@@ -63,7 +63,8 @@ public static class SoakCommand
         // A run that overstays its time three times over (plus start-up) is stopped and fails.
         TimeSpan limit = TimeSpan.FromMinutes(3 * minutes + 2);
         output.WriteLine($"psf soak: {minutes:0.#} min of sum-check ({rounds} rounds, {paceMs} ms apart) on {servers} servers × {workers} workers, R = {replicas}, {transport}; " +
-            $"sampling every {interval:0.#} s, warm-up {warmUp:0} s; tolerance: RSS +max({SoakVerdict.Mb(tolerance.RssBytes)}, {tolerance.RssFraction:P0}), descriptors +{tolerance.Files}");
+            $"sampling every {interval:0.#} s, warm-up {warmUp:0} s; tolerance: RSS +max({SoakVerdict.Mb(tolerance.RssBytes)}, {tolerance.RssFraction:P0}), descriptors +{tolerance.Files}; " +
+            $"{Gen0BudgetVariable}={Environment.GetEnvironmentVariable(Gen0BudgetVariable) ?? Gen0Budget}");
 
         using Process child = StartSelf(job);
         try
@@ -184,6 +185,13 @@ public static class SoakCommand
     }
 
     // The running psf again: the apphost directly, or `dotnet psf.dll` when started that way.
+    // The job's processes (psf local, and every node it starts, which inherit it) run with a
+    // 16 MiB gen0 budget unless one is set already. The runtime sizes gen0 from the last-level
+    // cache, and on a machine that reports 300 MiB of L3 a quiet process allocated garbage for
+    // minutes before its first collection: workers and the scheduler "grew" 64-68 MiB over shared
+    // memory with under 1 MiB live (a heap dump), and with this budget every process was flat.
+    private const string Gen0BudgetVariable = "DOTNET_GCgen0size", Gen0Budget = "0x1000000";
+
     private static Process StartSelf(IEnumerable<string> arguments)
     {
         string process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which executable is running");
@@ -192,6 +200,8 @@ public static class SoakCommand
             info.ArgumentList.Add(typeof(SoakCommand).Assembly.Location);
         foreach (string a in arguments)
             info.ArgumentList.Add(a);
+        if (Environment.GetEnvironmentVariable(Gen0BudgetVariable) is null)
+            info.Environment[Gen0BudgetVariable] = Gen0Budget;
         return Process.Start(info) ?? throw new InvalidOperationException($"could not start {process}");
     }
 }
