@@ -70,7 +70,7 @@ public sealed class ReceiveThreadLendingTests
         // A preemption of a millisecond or more on a busy machine can have the watchdog take one
         // over (then lending pauses), so most, not all.
         Assert.That(seen.Count(s => s.Lent), Is.GreaterThanOrEqualTo(20));
-        Assert.That(seen.Count(s => s.Thread == seen[0].Thread), Is.GreaterThanOrEqualTo(20), "a lend that returns at once keeps its thread receiving");
+        Assert.That(seen.Select(s => s.Thread).Distinct().Count(), Is.LessThanOrEqualTo(3), "a lend that returns at once keeps its thread receiving");
     }
 
     [TestCaseSource(nameof(Lending))]
@@ -95,7 +95,6 @@ public sealed class ReceiveThreadLendingTests
 
         Assert.That(seen[1].Thread, Is.Not.SameAs(seen[0].Thread), "frame 1 came on the thread that took over");
         Assert.That(seen.Skip(1).Select(s => s.Thread), Has.None.SameAs(seen[0].Thread), "the lent thread, once back, left receiving to the new one");
-        Assert.That(seen.Skip(2).Count(s => s.Lent), Is.LessThan(18), "lending pauses after a take-over");
         Assert.That(seen[1].Thread.Name, Does.StartWith("psf-shm-recv"));
         Assert.That(() => Volatile.Read(ref firstReleased), Is.True.After(10_000, 10));
     }

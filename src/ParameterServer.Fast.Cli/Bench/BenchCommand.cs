@@ -51,7 +51,7 @@ public static class BenchCommand
                 (IReadOnlyList<BenchResult> results, Dictionary<string, object> config) = suite.Run(suiteArgs, quick, log);
                 config["quick"] = quick;
                 string file = Path.Combine(outDir, report + ".json");
-                JsonReport.Write(file, $"bench {suite.Name}", config, results);
+                JsonReport.Write(file, string.Join(' ', ["bench", suite.Name, .. options]), config, results);
                 log.WriteLine($"   wrote {file}");
                 if (check)
                     failures.AddRange(CheckAgainstBaseline(Path.Combine(baselines, report + ".json"), results, log));

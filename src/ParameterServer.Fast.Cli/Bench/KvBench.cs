@@ -310,7 +310,7 @@ public sealed class KvBench : IBenchSuite
         var samples = new double[ops];
         Task.Run(async () =>
         {
-            // Warm-up: 500 requests and at least 1 s, so that neither tiered compilation (its
+            // Warm-up: 500 requests and at least 1 s (at most a million), so that neither tiered compilation (its
             // background thread is a third busy thread on 2 cores: over shared memory 5.3-5.7 µs
             // p50 in half the quick runs after 0.2 s of warm-up, 1.7-2.0 µs in five of five after
             // 1 s) nor a pause in lending the receive thread left by the large requests before (a

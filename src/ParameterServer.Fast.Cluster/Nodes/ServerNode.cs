@@ -82,7 +82,13 @@ public sealed partial class ServerNode : IAsyncDisposable
     public string FailureDomain { get; init; } = "";
 
     /// <summary>The byte budget of the key lists remembered per worker connection (least recently used evicted first).</summary>
-    public long KeyCacheBytes { get; init; } = KeyCache.DefaultCapacityBytes;
+    public long KeyCacheBytes
+    {
+        get => _keyCacheBytes;
+        init => _keyCacheBytes = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(KeyCacheBytes), value, "a key cache budget cannot be negative");
+    }
+
+    private readonly long _keyCacheBytes = KeyCache.DefaultCapacityBytes;
 
     // The checkpoint the job resumes from: each table is filled from it when first declared.
     private (long Clock, string Folder, CheckpointManifest Manifest)? _resume;

@@ -657,8 +657,10 @@ public sealed partial class WorkerClient : IAsyncDisposable
                 link.Forget(forgotten);
                 await link.SendAsync(header, part.Keys, KeyRangeOrList.List, part.Values).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is ConnectionClosedException or IOException)
+            catch (Exception e)
             {
+                // Any failure (a closed link, a client being disposed) fails the part with its
+                // reason rather than leave it pending.
                 if (_pending.TryRemove(requestId, out _))
                     part.Ticket.PartFailed(new IOException($"{part.Description}: {e.Message}", e));
             }

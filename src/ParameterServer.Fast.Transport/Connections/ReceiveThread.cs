@@ -7,9 +7,9 @@ namespace ParameterServer.Fast.Transport.Connections;
 /// <see cref="TryLend"/>; from then on the frame's span is no longer valid (the transport has
 /// released it) and the handler must not touch the connection's receive state, since the next
 /// frames, and even <see cref="IFrameHandler.OnClosed"/>, may be delivered on another thread
-/// while this one is still inside the handler: if the thread does not come back to its receive
-/// loop within a tick of the <see cref="ReceiveWatchdog"/> (1-2 ms), another takes over
-/// receiving. So a continuation that blocks (waits for another answer on this connection, or
+/// while this one is still inside the handler: if the thread neither comes back to its receive
+/// loop nor sends on that connection within a tick of the <see cref="ReceiveWatchdog"/>
+/// (1-2 ms), another takes over receiving. So a continuation that blocks (waits for another answer on this connection, or
 /// sends into a peer whose buffers are full because we are not reading) cannot deadlock the
 /// connection; it only delays the frames behind it by a tick. After a take-over the connection
 /// pauses lending, 1 ms at first, longer when take-overs follow one another (<see cref="ReceiverBaton"/>).
@@ -36,11 +36,15 @@ public static class ReceiveThread
         return t_lent != 0;
     }
 
-    /// <summary>A transport sent a record: on a lent thread, that is progress the watchdog sees.</summary>
-    internal static void NoteSent()
+    /// <summary>
+    /// A transport sent a record on the connection of <paramref name="baton"/>: when that is the
+    /// connection this thread is lent from, on the lend still current, it is progress the watchdog
+    /// sees (a thread sending elsewhere, or taken over already, proves nothing about this one).
+    /// </summary>
+    internal static void NoteSent(ReceiverBaton? baton)
     {
-        if (t_lent != 0)
-            t_baton!.NoteSent();
+        if (t_lent != 0 && ReferenceEquals(t_baton, baton) && baton!.State == t_lent)
+            baton.NoteSent();
     }
 
     /// <summary>Around one frame handler call: the handler may lend this thread through <paramref name="baton"/>.</summary>

@@ -41,9 +41,10 @@ internal sealed class ReceiverBaton
 
     public long State => Volatile.Read(ref _state);
 
-    // Records the lent thread has sent since it was lent: a thread sending on is not stuck (a
+    // Records the lent thread has sent on this connection: a thread sending on is not stuck (a
     // continuation that sends a large request through a ring the peer is draining), one that
-    // neither comes back nor sends is.
+    // neither comes back nor sends is. Sending here limits itself: if the peer stops reading
+    // because we do not read, the ring fills, the send waits, and the count stops.
     private long _sent;
 
     public long Sent => Volatile.Read(ref _sent);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.ExceptionServices;
 using ParameterServer.Fast.Core.Interop;
 using ParameterServer.Fast.Transport.Connections;
 
@@ -162,7 +163,7 @@ internal sealed class ShmConnection : IConnection
         Gather(frame, offset, record);
         if (_channel.Commit(type) != NativeStatus.Ok)
             throw new InvalidOperationException($"psf_shm_commit refused record type {type}: {ShmChannel.LastError()}");
-        ReceiveThread.NoteSent();
+        ReceiveThread.NoteSent(_baton);
         return SendStatus.Sent;
     }
 
@@ -244,9 +245,12 @@ internal sealed class ShmConnection : IConnection
         catch (Exception e)
         {
             // Thrown on a lent thread that another has taken over since: not this connection's to
-            // report (TicketCompletions keeps user code's exceptions from reaching here).
+            // report, so it goes to the pool, as user code's exceptions do (TicketCompletions).
             if (lent != 0 && !baton.TryReclaim(lent))
-                throw;
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static failure => failure.Throw(), ExceptionDispatchInfo.Capture(e), preferLocal: false);
+                return;
+            }
             // A handler that throws, or a peer breaking the record protocol: this connection ends,
             // the process does not.
             error = e;

@@ -9,9 +9,9 @@ namespace ParameterServer.Fast.Transport.Tcp;
 /// Frames over one TCP socket, each as [u32 length, little-endian][payload]. Sends from many
 /// threads take turns under a lock; a frame up to 64 KiB is coalesced with its length prefix into
 /// one buffer and one send call, a larger one goes out segment by segment from where it lies.
-/// A dedicated thread receives: it reads as much as the socket has into a pinned buffer and hands
-/// every complete frame in it to the handler in place, so a burst of small frames costs one
-/// receive call.
+/// A dedicated thread receives: it reads up to 64 KiB (or the rest of a large frame) into a pinned
+/// buffer and hands every complete frame in it to the handler in place, so a burst of small
+/// frames costs one receive call.
 /// </summary>
 internal sealed class TcpConnection : IConnection
 {

@@ -38,9 +38,11 @@ public sealed class WorkerCompletionTests
 
         List<string> seen = await ContinuationThreadsAsync(worker, table, [1, 2, 3, 4], [1, 1, 1, 1]);
 
-        // At least half: see the race explained in the test below.
+        // At least half: see the race explained in the test below. A few through the completion
+        // thread: a preemption of a millisecond or more has the watchdog take the receive thread
+        // over, and lending pauses for a moment.
         Assert.That(seen.Count(t => t.StartsWith("psf-shm-recv", StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(100), string.Join(", ", seen.Distinct()));
-        Assert.That(seen, Has.None.StartsWith("psf-worker-"));
+        Assert.That(seen.Count(t => t.StartsWith("psf-worker-", StringComparison.Ordinal)), Is.LessThanOrEqualTo(20));
     }
 
     [Test]
