@@ -83,8 +83,13 @@ public sealed class KvBench : IBenchSuite
             Add(new BenchResult("dense_push_1M_inflight8_vs_64K", Value("dense_push_1M_inflight8") / Value("dense_push_64K_inflight8"), "ratio"));
             if (!quick)
             {
-                Add(new BenchResult("dense_push_16M_vs_1M", Value("dense_push_16M_inflight8") / Value("dense_push_1M_inflight8"), "ratio"));
-                Add(new BenchResult("dense_pull_16M_vs_1M", Value("dense_pull_16M_inflight8") / Value("dense_pull_1M_inflight8"), "ratio"));
+                // A size's throughput is the better of one at a time and 8 in flight, as for the
+                // C-stream ratio below; the 8-in-flight-only ratios stay beside them.
+                double Best(string name) => Math.Max(Value(name), Value(name + "_inflight8"));
+                Add(new BenchResult("dense_push_16M_vs_1M", Best("dense_push_16M") / Best("dense_push_1M"), "ratio"));
+                Add(new BenchResult("dense_pull_16M_vs_1M", Best("dense_pull_16M") / Best("dense_pull_1M"), "ratio"));
+                Add(new BenchResult("dense_push_16M_inflight8_vs_1M", Value("dense_push_16M_inflight8") / Value("dense_push_1M_inflight8"), "ratio"));
+                Add(new BenchResult("dense_pull_16M_inflight8_vs_1M", Value("dense_pull_16M_inflight8") / Value("dense_pull_1M_inflight8"), "ratio"));
                 Add(PiecesAgainstWhole(cluster, denseTables, buffers, dense[^1]));
             }
 
