@@ -20,10 +20,9 @@ namespace ParameterServer.Fast.Cluster.Nodes;
 /// trip over shared memory on 2 cores (about 2 µs instead of 5-10 µs p50). TCP could lend too,
 /// and was slower for it (4-key p50 16-18 µs against 13 µs, same machine): its receive thread
 /// sleeps in recv, so the answer wakes an idle core, which this thread's spinning keeps awake.
-/// Elsewhere the hand-off
-/// is one slot, taken only while the completion thread is idle; when it is busy (a continuation
-/// still running, perhaps blocked) the ticket goes to the thread pool, so no answer ever waits
-/// behind user code.
+/// Elsewhere the hand-off is one slot, taken only while the completion thread is idle; when it is
+/// busy (a continuation still running, perhaps blocked) the ticket goes to the thread pool, so
+/// no answer ever waits behind user code.
 /// </para>
 /// </summary>
 internal sealed class TicketCompletions : IDisposable

@@ -9,10 +9,11 @@ namespace ParameterServer.Fast.Transport.Connections;
 /// frames, and even <see cref="IFrameHandler.OnClosed"/>, may be delivered on another thread
 /// while this one is still inside the handler: if the thread neither comes back to its receive
 /// loop nor sends on that connection within a tick of the <see cref="ReceiveWatchdog"/>
-/// (1-2 ms), another takes over receiving. So a continuation that blocks (waits for another answer on this connection, or
-/// sends into a peer whose buffers are full because we are not reading) cannot deadlock the
-/// connection; it only delays the frames behind it by a tick. After a take-over the connection
-/// pauses lending, 1 ms at first, longer when take-overs follow one another (<see cref="ReceiverBaton"/>).
+/// (1-2 ms), another takes over receiving. So a continuation that blocks (waits for another
+/// answer on this connection, or sends into a peer whose buffers are full because we are not
+/// reading) cannot deadlock the connection; it only delays the frames behind it by a tick. After
+/// a take-over the connection pauses lending, 1 ms at first, longer when take-overs follow one
+/// another (<see cref="ReceiverBaton"/>).
 /// </summary>
 public static class ReceiveThread
 {

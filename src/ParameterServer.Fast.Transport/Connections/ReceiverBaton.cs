@@ -6,8 +6,8 @@ namespace ParameterServer.Fast.Transport.Connections;
 /// The right to receive on one connection, held by one receive loop at a time. The holder may
 /// lend its thread to user code (<see cref="ReceiveThread.TryLend"/>); the
 /// <see cref="ReceiveWatchdog"/> takes the turn of a holder that is still on the same lend a tick
-/// later and has sent nothing meanwhile, and starts the loop on a new thread, and the old thread, back from user code, finds its
-/// lend gone and leaves without touching the connection. After a take-over the connection lends
+/// later and has sent nothing meanwhile, and starts the loop on a new thread; the old thread,
+/// back from user code, finds its lend gone and leaves without touching the connection. After a take-over the connection lends
 /// no more for a pause that doubles with each take-over in a row, from 1 ms up to 100 ms, and
 /// starts again at 1 ms once a lend comes back in time: user code that keeps the thread every
 /// time (a training step, a blocking wait) would otherwise cost a new thread, and 1-2 ms of frames
@@ -28,6 +28,11 @@ internal sealed class ReceiverBaton
     private long _lendAgainAt;
     // The next pause; a heuristic, so the watchdog and the holder may race on it harmlessly.
     private long _pause = s_shortestPause;
+    // Records the lent thread has sent on this connection: a thread sending on is not stuck (a
+    // continuation that sends a large request through a ring the peer is draining), one that
+    // neither comes back nor sends is. Sending here limits itself: if the peer stops reading
+    // because we do not read, the ring fills, the send waits, and the count stops.
+    private long _sent;
     private volatile bool _retired;
 
     /// <param name="releaseFrame">Called on the receive thread when it is lent: the transport lets go of the current frame.</param>
@@ -40,12 +45,6 @@ internal sealed class ReceiverBaton
     }
 
     public long State => Volatile.Read(ref _state);
-
-    // Records the lent thread has sent on this connection: a thread sending on is not stuck (a
-    // continuation that sends a large request through a ring the peer is draining), one that
-    // neither comes back nor sends is. Sending here limits itself: if the peer stops reading
-    // because we do not read, the ring fills, the send waits, and the count stops.
-    private long _sent;
 
     public long Sent => Volatile.Read(ref _sent);
 
@@ -76,7 +75,8 @@ internal sealed class ReceiverBaton
     {
         if (Interlocked.CompareExchange(ref _state, lent & ~1L, lent) != lent)
             return false;
-        Volatile.Write(ref _pause, s_shortestPause);
+        if (Volatile.Read(ref _pause) != s_shortestPause)
+            Volatile.Write(ref _pause, s_shortestPause);
         return true;
     }
 
