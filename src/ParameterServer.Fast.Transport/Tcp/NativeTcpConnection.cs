@@ -21,6 +21,7 @@ internal sealed class NativeTcpConnection : IConnection
     private const int PrefixBytes = 4;
     // 256 KiB: the receive buffer's starting size; it grows to the largest frame seen.
     private const int InitialReceiveBytes = 256 * 1024;
+    private const int ReadAheadLimit = 64 * 1024;
 
     private readonly TcpChannel _channel;
     private readonly int _maxFrameBytes;
@@ -134,10 +135,13 @@ internal sealed class NativeTcpConnection : IConnection
         {
             while (true)
             {
-                // Ask for the rest of a frame known to be incomplete in one call; otherwise take
-                // whatever arrives (at least one byte).
+                // Ask for the rest of a frame known to be incomplete in one call, and no further;
+                // otherwise take whatever arrives (at least one byte), at most 64 KiB: bytes of the
+                // frame after would have to be moved to the front once this one is delivered (see
+                // TcpConnection, where that was a quarter of a dense push's bytes).
                 int min = Math.Max(1, needed - filled);
-                NativeStatus status = _channel.Receive(buffer.AsSpan(filled), min, out int read, timeoutNs: -1);
+                int window = needed > ReadAheadLimit ? needed - filled : Math.Min(buffer.Length - filled, ReadAheadLimit);
+                NativeStatus status = _channel.Receive(buffer.AsSpan(filled, window), min, out int read, timeoutNs: -1);
                 filled += read;
                 if (status != NativeStatus.Ok)
                 {
