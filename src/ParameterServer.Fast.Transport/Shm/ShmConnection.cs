@@ -285,7 +285,7 @@ internal sealed class ShmConnection : IConnection
             _handler?.OnClosed(this, error);
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _stopping = true;
         lock (_sendLock)
@@ -298,8 +298,11 @@ internal sealed class ShmConnection : IConnection
         if (receiver is null)
             Close(null);
         else if (receiver != Thread.CurrentThread)
-            ((IAsyncResult)_completion.Task).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(2)); // the receiver closes the segment on its way out, within PollNs (the connection may have failed: no throw)
-        return ValueTask.CompletedTask;
+        {
+            // The receiver closes the segment on its way out, within PollNs. The connection may
+            // have failed, and a receiver lent to user code may come back later: neither throws.
+            await _completion.Task.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
     // Best effort, bounded by one PollNs: without it the peer reports a crash instead of a close.

@@ -17,11 +17,7 @@ public sealed class WorkerCompletionTests
     [Test]
     public async Task ContinuationsNeverRunOnAReceiveThreadThatIsNotLent()
     {
-        await using TestCluster cluster = await TestCluster.StartAsync("tcp", servers: 1, workers: 1);
-        WorkerClient worker = cluster.Workers[0];
-        TableHandle table = await worker.DeclareTableAsync(TableSpec.Sparse("completion-threads", 1, UpdaterKind.Sum));
-
-        List<string> seen = await ContinuationThreadsAsync(worker, table, [1, 2, 3, 4], [1, 1, 1, 1]);
+        List<string> seen = await ContinuationThreadsAsync("tcp");
 
         Assert.That(seen, Has.None.StartsWith("psf-tcp-recv"));
         Assert.That(seen, Has.Some.StartsWith("psf-worker-"), "answers to requests made one at a time continue on the completion thread");
@@ -32,11 +28,7 @@ public sealed class WorkerCompletionTests
     [Test]
     public async Task OverSharedMemoryContinuationsRunOnTheReceiveThreadByDefault()
     {
-        await using TestCluster cluster = await TestCluster.StartAsync("shm", servers: 1, workers: 1);
-        WorkerClient worker = cluster.Workers[0];
-        TableHandle table = await worker.DeclareTableAsync(TableSpec.Sparse("completion-lent", 1, UpdaterKind.Sum));
-
-        List<string> seen = await ContinuationThreadsAsync(worker, table, [1, 2, 3, 4], [1, 1, 1, 1]);
+        List<string> seen = await ContinuationThreadsAsync("shm");
 
         // At least half: see the race explained in the test below. A few through the completion
         // thread: a preemption of a millisecond or more has the watchdog take the receive thread
@@ -66,6 +58,15 @@ public sealed class WorkerCompletionTests
         Assert.That(seen.Count(t => t.StartsWith("psf-tcp-recv", StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(100), string.Join(", ", seen.Distinct()));
         Assert.That(seen, Has.None.StartsWith("psf-worker-"));
         Assert.That(pulled, Is.All.EqualTo(220f));
+    }
+
+    // A one-server, one-worker cluster over transport, and the threads of its pushes (below).
+    private static async Task<List<string>> ContinuationThreadsAsync(string transport)
+    {
+        await using TestCluster cluster = await TestCluster.StartAsync(transport, servers: 1, workers: 1);
+        WorkerClient worker = cluster.Workers[0];
+        TableHandle table = await worker.DeclareTableAsync(TableSpec.Sparse("completion-threads", 1, UpdaterKind.Sum));
+        return await ContinuationThreadsAsync(worker, table, [1, 2, 3, 4], [1, 1, 1, 1]);
     }
 
     // 200 pushes one after another from an async loop: the thread each continued on. After 20
